@@ -1,0 +1,18 @@
+// The private extension ragtune._core: one bind_<area> per area of the C++ core.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void bind_simd(py::module_& m);
+void bind_text(py::module_& m);
+
+#ifndef RAGTUNE_VERSION
+#define RAGTUNE_VERSION "0.0.0"
+#endif
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "ragtune's C++ core (private: use the ragtune package).";
+  m.attr("__version__") = RAGTUNE_VERSION;
+  bind_simd(m);
+  bind_text(m);
+}

@@ -1,0 +1,58 @@
+#pragma once
+// Kernel functors: one template per kernel, instantiated once per ISA in
+// kernels_<isa>.cpp (each compiled with its own flags) and called through
+// dispatch.cpp. Everything here is noexcept: Debian's xsimd 8.1 dispatcher is.
+
+#include <cstddef>
+#include <cstdint>
+
+#include <xsimd/xsimd.hpp>
+
+namespace ragtune::simd::kernels {
+
+// The arch types behind each ISA translation unit.
+using sse2_arch = xsimd::sse2;
+using sse4_2_arch = xsimd::sse4_2;
+using avx2_arch = xsimd::fma3<xsimd::avx2>;
+using avx512bw_arch = xsimd::avx512bw;
+
+// Best first, baseline last: xsimd::dispatch takes the first one the CPU runs.
+using arch_list = xsimd::arch_list<avx512bw_arch, avx2_arch, sse4_2_arch, sse2_arch>;
+
+struct count_codepoints {
+  template <class Arch>
+  std::size_t operator()(Arch, const std::uint8_t* data, std::size_t size) const noexcept;
+};
+
+struct count_byte {
+  template <class Arch>
+  std::size_t operator()(Arch, const std::uint8_t* data, std::size_t size, std::uint8_t value) const noexcept;
+};
+
+struct is_ascii {
+  template <class Arch>
+  bool operator()(Arch, const std::uint8_t* data, std::size_t size) const noexcept;
+};
+
+struct find_all {
+  template <class Arch>
+  std::size_t operator()(Arch, const std::uint8_t* haystack, std::size_t size, const std::uint8_t* needle,
+                         std::size_t needle_size, std::size_t* out, std::size_t capacity) const noexcept;
+};
+
+#define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                          \
+  extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)       \
+      const noexcept;                                                                                          \
+  extern template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t,             \
+                                                           std::uint8_t) const noexcept;                       \
+  extern template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;      \
+  extern template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t,               \
+                                                         const std::uint8_t*, std::size_t, std::size_t*,       \
+                                                         std::size_t) const noexcept;
+
+RAGTUNE_DECLARE_KERNELS(sse2_arch)
+RAGTUNE_DECLARE_KERNELS(sse4_2_arch)
+RAGTUNE_DECLARE_KERNELS(avx2_arch)
+RAGTUNE_DECLARE_KERNELS(avx512bw_arch)
+
+}  // namespace ragtune::simd::kernels

@@ -1,0 +1,134 @@
+#pragma once
+// Kernel bodies, included only by the per-ISA translation units, which compile
+// them with that ISA's flags and instantiate them for that ISA alone.
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "simd/kernels.hpp"
+
+namespace ragtune::simd::kernels {
+namespace detail {
+
+// xsimd 8.1 has no batch_bool::mask(); read the native mask register instead.
+template <class Arch>
+inline std::uint64_t movemask(const xsimd::batch_bool<std::uint8_t, Arch>& m) noexcept {
+  using reg = typename xsimd::batch_bool<std::uint8_t, Arch>::register_type;
+#if defined(__AVX512BW__)
+  if constexpr (std::is_same_v<reg, __mmask64>) {
+    return static_cast<std::uint64_t>(static_cast<reg>(m));
+  } else
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<reg, __m256i>) {
+    return static_cast<std::uint32_t>(_mm256_movemask_epi8(static_cast<reg>(m)));
+  } else
+#endif
+  {
+    static_assert(std::is_same_v<reg, __m128i>, "no movemask for this architecture");
+    return static_cast<std::uint32_t>(_mm_movemask_epi8(static_cast<reg>(m)));
+  }
+}
+
+// Counts lanes where `pick(load(p))` holds: one compare, one mask move and one
+// popcount per block, cheap for the short spans chunking asks about.
+template <class Arch, class Pick>
+inline std::size_t count_lanes(const std::uint8_t* data, std::size_t size, Pick pick) noexcept {
+  using bytes = xsimd::batch<std::uint8_t, Arch>;
+  constexpr std::size_t width = bytes::size;
+  std::size_t i = 0;
+  std::size_t total = 0;
+  for (; i + width <= size; i += width)
+    total += static_cast<std::size_t>(__builtin_popcountll(movemask<Arch>(pick(bytes::load_unaligned(data + i)))));
+  for (; i < size; ++i) total += pick(data[i]) ? 1 : 0;
+  return total;
+}
+
+}  // namespace detail
+
+template <class Arch>
+std::size_t count_codepoints::operator()(Arch, const std::uint8_t* data, std::size_t size) const noexcept {
+  using bytes = xsimd::batch<std::uint8_t, Arch>;
+  // Continuation bytes are 10xxxxxx; every other byte starts a code point.
+  struct pick_t {
+    xsimd::batch_bool<std::uint8_t, Arch> operator()(const bytes& v) const noexcept {
+      return (v & bytes(std::uint8_t(0xC0))) != bytes(std::uint8_t(0x80));
+    }
+    bool operator()(std::uint8_t v) const noexcept { return (v & 0xC0) != 0x80; }
+  };
+  return detail::count_lanes<Arch>(data, size, pick_t{});
+}
+
+template <class Arch>
+std::size_t count_byte::operator()(Arch, const std::uint8_t* data, std::size_t size,
+                                   std::uint8_t value) const noexcept {
+  using bytes = xsimd::batch<std::uint8_t, Arch>;
+  struct pick_t {
+    std::uint8_t value;
+    xsimd::batch_bool<std::uint8_t, Arch> operator()(const bytes& v) const noexcept { return v == bytes(value); }
+    bool operator()(std::uint8_t v) const noexcept { return v == value; }
+  };
+  return detail::count_lanes<Arch>(data, size, pick_t{value});
+}
+
+template <class Arch>
+bool is_ascii::operator()(Arch, const std::uint8_t* data, std::size_t size) const noexcept {
+  using bytes = xsimd::batch<std::uint8_t, Arch>;
+  constexpr std::size_t width = bytes::size;
+  std::size_t i = 0;
+  bytes seen(std::uint8_t(0));
+  for (; i + width <= size; i += width) seen |= bytes::load_unaligned(data + i);
+  if (detail::movemask<Arch>(seen != (seen & bytes(std::uint8_t(0x7F)))) != 0) return false;
+  for (; i < size; ++i)
+    if (data[i] & 0x80) return false;
+  return true;
+}
+
+template <class Arch>
+std::size_t find_all::operator()(Arch, const std::uint8_t* haystack, std::size_t size, const std::uint8_t* needle,
+                                 std::size_t needle_size, std::size_t* out, std::size_t capacity) const noexcept {
+  if (needle_size == 0 || needle_size > size || capacity == 0) return 0;
+  using bytes = xsimd::batch<std::uint8_t, Arch>;
+  constexpr std::size_t width = bytes::size;
+  const std::size_t last_offset = needle_size - 1;
+  const std::size_t last_start = size - needle_size;  // the last position a match can start at
+  const bytes first(needle[0]);
+  const bytes last(needle[last_offset]);
+  std::size_t found = 0;
+  std::size_t i = 0;
+  // Muła's filter: a candidate must match the needle's first and last bytes;
+  // only candidates are compared in full.
+  for (; i + width <= last_start + 1; i += width) {
+    auto hits = (bytes::load_unaligned(haystack + i) == first) &
+                (bytes::load_unaligned(haystack + i + last_offset) == last);
+    std::uint64_t mask = detail::movemask<Arch>(hits);
+    while (mask != 0) {
+      const std::size_t at = i + static_cast<std::size_t>(__builtin_ctzll(mask));
+      mask &= mask - 1;
+      if (needle_size <= 2 || std::memcmp(haystack + at + 1, needle + 1, needle_size - 2) == 0) {
+        out[found++] = at;
+        if (found == capacity) return found;
+      }
+    }
+  }
+  for (; i <= last_start; ++i) {
+    if (haystack[i] == needle[0] && std::memcmp(haystack + i, needle, needle_size) == 0) {
+      out[found++] = i;
+      if (found == capacity) return found;
+    }
+  }
+  return found;
+}
+
+#define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                       \
+  template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept; \
+  template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)        \
+      const noexcept;                                                                                            \
+  template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;               \
+  template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, const std::uint8_t*,   \
+                                                  std::size_t, std::size_t*, std::size_t) const noexcept;
+
+}  // namespace ragtune::simd::kernels

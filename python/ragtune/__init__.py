@@ -1,0 +1,24 @@
+"""ragtune: make a model work with your own data — by retrieval (RAG), by
+fine-tuning, or both — at native speed, with the evidence to choose.
+
+>>> import ragtune
+>>> chunker = ragtune.RecursiveChunker(chunk_size=200, chunk_overlap=20)
+>>> chunks = chunker.split("Some long text...\\n\\nMore text.", source="notes.txt")
+>>> chunks[0].citation()
+'notes.txt:1-1'
+"""
+
+from __future__ import annotations
+
+from ._core import __version__
+from .chunking import Chunk, MarkdownChunker, RecursiveChunker, SentenceChunker
+from .simd import simd_info
+
+__all__ = [
+    "Chunk",
+    "MarkdownChunker",
+    "RecursiveChunker",
+    "SentenceChunker",
+    "__version__",
+    "simd_info",
+]

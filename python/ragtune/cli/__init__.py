@@ -1,0 +1,1 @@
+"""Sub-commands of the ``ragtune`` command line, one module each."""
