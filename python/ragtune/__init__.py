@@ -5,7 +5,7 @@ fine-tuning, or both — at native speed, with the evidence to choose.
 >>> chunker = ragtune.RecursiveChunker(chunk_size=200, chunk_overlap=20)
 >>> chunks = chunker.split("Some long text...\\n\\nMore text.", source="notes.txt")
 >>> chunks[0].citation()
-'notes.txt:1-1'
+'notes.txt:1-3'
 """
 
 from __future__ import annotations

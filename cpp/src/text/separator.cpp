@@ -11,19 +11,37 @@
 namespace ragtune::text {
 namespace {
 
-// Python's \Z is PCRE2's \z (end of subject only); everything else the presets
-// and common separators use means the same in both dialects.
+// Rewrites the few escapes whose meaning differs between Python's `re` and PCRE2:
+// Python's \Z is PCRE2's \z (end of subject only), and Python's \s also matches
+// the information separators U+001C..U+001F, which Unicode does not call space.
+// (\S inside a character class is left alone: it cannot be widened there.)
 std::string python_to_pcre2(const std::string& pattern) {
   std::string out;
-  out.reserve(pattern.size());
+  out.reserve(pattern.size() + 16);
+  bool in_class = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
-      out += '\\';
-      out += pattern[i + 1] == 'Z' ? 'z' : pattern[i + 1];
-      ++i;
-    } else {
-      out += pattern[i];
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char next = pattern[++i];
+      if (next == 'Z' && !in_class) out += "\\z";
+      else if (next == 's') out += in_class ? "\\s\\x1c-\\x1f" : "[\\s\\x1c-\\x1f]";
+      else if (next == 'S' && !in_class) out += "[^\\s\\x1c-\\x1f]";
+      else {
+        out += '\\';
+        out += next;
+      }
+      continue;
     }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal, not the end of the class.
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') out += pattern[++i];
+      if (i + 1 < pattern.size() && pattern[i + 1] == ']') out += pattern[++i];
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
   }
   return out;
 }

@@ -171,7 +171,7 @@ class RecursiveChunker:
 
         Examples
         --------
-        >>> chunks = RecursiveChunker(chunk_size=10, chunk_overlap=0).split("one two\\nthree four")
+        >>> chunks = RecursiveChunker(chunk_size=11, chunk_overlap=0).split("one two\\nthree four")
         >>> [(c.text, c.start, c.line_start) for c in chunks]
         [('one two', 0, 1), ('three four', 8, 2)]
         """

@@ -17,16 +17,19 @@ _TERMINATORS = ".!?\u2026\u203c\u2047\u2048\u2049\u3002\uff01\uff1f\uff0e\u0964\
 # Full-width stops end a sentence without a following space; the others need one.
 _NO_SPACE_NEEDED = "\u3002\uff01\uff1f\uff0e"
 _CLOSERS = "\"'\u201d\u2019)]}\u300d\u300f\u3011\u300b\u00bb"
+# Closers that never open anything, so they may follow a space (French « Oui. »).
+_SPACED_CLOSERS = "\u00bb\u300d\u300f\u3011\u300b"
+_CLOSING = rf"(?:[{re.escape(_CLOSERS)}]|[ \u00a0\u202f][{re.escape(_SPACED_CLOSERS)}])*"
 _BOUNDARY = re.compile(
-    rf"(?:[{re.escape(_TERMINATORS)}]+[{re.escape(_CLOSERS)}]*(?=\s)"
-    rf"|[{re.escape(_NO_SPACE_NEEDED)}]+[{re.escape(_CLOSERS)}]*"
+    rf"(?:[{re.escape(_TERMINATORS)}]+{_CLOSING}(?=\s)"
+    rf"|[{re.escape(_NO_SPACE_NEEDED)}]+{_CLOSING}"
     rf"|\n[ \t]*\n)"
 )
 # Words after which a period does not end a sentence (compared lower-case, without the dot).
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig figs eq eqs no nos vol vols pp ch sec "
     "inc ltd co corp dept univ approx est jan feb mar apr jun jul aug sep sept oct nov dec "
-    "mt ft gen gov sen rep rev col lt sgt capt cmdr adm".split()
+    "mt ft gen gov sen rep rev col lt sgt capt cmdr adm a.m p.m".split()
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
 
@@ -51,7 +54,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         end = match.end()
         if match.group().startswith("\n"):
             end = match.start()
-        elif match.group().startswith(".") and len(match.group().rstrip(_CLOSERS)) == 1:
+        elif match.group().startswith(".") and len(match.group().rstrip(_CLOSERS + " \u00a0\u202f")) == 1:
             word = _WORD_BEFORE.search(text, 0, match.start())
             if word and (word.group(1).lower().rstrip(".") in ABBREVIATIONS
                          or (len(word.group(1)) == 1 and word.group(1).isupper())):

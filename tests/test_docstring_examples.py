@@ -1,0 +1,21 @@
+"""Every example in the public docstrings runs and shows what it says."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import ragtune
+
+MODULES = sorted(
+    name for _, name, _ in pkgutil.walk_packages(ragtune.__path__, prefix="ragtune.")
+    if not name.startswith("ragtune._") and ".cli" not in name and name != "ragtune.__main__"
+)
+
+
+@pytest.mark.parametrize("name", ["ragtune", *MODULES])
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
