@@ -138,6 +138,8 @@ def test_worst_case_inputs_complete():
         ({"separators": ["("], "is_separator_regex": True}, ValueError, "does not compile"),
         ({"length": "words"}, ValueError, "length must be"),
         ({"length": 42}, TypeError, "length must be"),
+        ({"chunk_size": 10**30}, ValueError, "chunk_size must be <="),
+        ({"separators": ["x"] * 200}, ValueError, "at most 128 separators"),
     ],
 )
 def test_bad_options_are_clear_errors(kwargs, error, match):
@@ -162,6 +164,14 @@ def test_bad_text_is_a_clear_error():
         chunker.split_many(["a", "b"], sources=["x"])
     with pytest.raises(ValueError, match="unknown language preset"):
         RecursiveChunker.from_language("klingon")
+    with pytest.raises(ValueError, match="threads .* must be <= 1024"):
+        chunker.split_many(["a"], threads=10**9)
+
+
+def test_catastrophic_regex_is_an_error_not_a_hang():
+    chunker = RecursiveChunker(chunk_size=5, chunk_overlap=0, separators=[r"(a+)+$"], is_separator_regex=True)
+    with pytest.raises(ValueError, match="backtracks exponentially"):
+        chunker.split("a" * 40 + "b")
 
 
 def test_length_callable_matches_langchain_exactly():

@@ -66,7 +66,8 @@ void prepare_tokens(document& doc, const text::offset_map& map) {
   }
 }
 
-void split_document(const text::recursive_splitter& splitter, document& doc, const text::length_spec& base) {
+void split_document(const text::recursive_splitter& splitter, document& doc, const text::length_spec& base,
+                    bool with_lines) {
   text::length_spec spec = base;
   if (spec.mode == text::length_spec::kind::tokens) {
     prepare_tokens(doc, text::offset_map(doc.utf8));
@@ -82,23 +83,23 @@ void split_document(const text::recursive_splitter& splitter, document& doc, con
     row[1] = static_cast<std::int64_t>(map.codepoint(chunk.end));
     row[2] = static_cast<std::int64_t>(chunk.begin);
     row[3] = static_cast<std::int64_t>(chunk.end);
-    row[4] = static_cast<std::int64_t>(map.line(chunk.begin)) + 1;
-    row[5] = static_cast<std::int64_t>(map.line(chunk.end > chunk.begin ? chunk.end - 1 : chunk.begin)) + 1;
+    if (with_lines) {
+      row[4] = static_cast<std::int64_t>(map.line(chunk.begin)) + 1;
+      row[5] = static_cast<std::int64_t>(map.line(chunk.end > chunk.begin ? chunk.end - 1 : chunk.begin)) + 1;
+    } else {
+      row[4] = row[5] = 0;  // not asked for: callers that only need text skip the newline count
+    }
     row += row_width;
   }
 }
 
-// (offsets, texts or None) for one document; needs the GIL.
-py::tuple to_python(const document& doc, const py::handle& original, bool with_texts) {
-  const auto n = static_cast<py::ssize_t>(doc.result.chunks.size());
-  py::array_t<std::int64_t> offsets({n, row_width});
-  if (n > 0) std::copy(doc.rows.begin(), doc.rows.end(), offsets.mutable_data());
-  if (!with_texts) return py::make_tuple(offsets, py::none());
-  py::list texts(n);
-  for (py::ssize_t i = 0; i < n; ++i) {
-    const auto& chunk = doc.result.chunks[static_cast<std::size_t>(i)];
+// The chunk strings of one document, appended to `texts` from position `at`; needs the GIL.
+void add_texts(const document& doc, const py::handle& original, PyObject* texts, py::ssize_t at) {
+  for (std::size_t i = 0; i < doc.result.chunks.size(); ++i) {
+    const auto& chunk = doc.result.chunks[i];
     PyObject* item = nullptr;
     if (chunk.text_index < 0) {
+      // Slicing the original str copies code units; no UTF-8 decoding.
       const std::int64_t* row = doc.rows.data() + i * row_width;
       item = PyUnicode_Substring(original.ptr(), row[0], row[1]);
     } else {
@@ -106,9 +107,28 @@ py::tuple to_python(const document& doc, const py::handle& original, bool with_t
       item = PyUnicode_DecodeUTF8(joined.data(), static_cast<Py_ssize_t>(joined.size()), "strict");
     }
     if (item == nullptr) throw py::error_already_set();
-    PyList_SET_ITEM(texts.ptr(), i, item);
+    PyList_SET_ITEM(texts, at + static_cast<py::ssize_t>(i), item);
   }
-  return py::make_tuple(offsets, texts);
+}
+
+// (offsets (N, 6), bounds (documents + 1), texts or None) for all documents at once:
+// a few large objects rather than several per document keeps Python's allocator
+// and garbage collector out of the way.
+py::tuple flat_to_python(const std::vector<document>& docs, const std::vector<py::handle>& originals,
+                         bool with_texts) {
+  py::array_t<std::int64_t> bounds(static_cast<py::ssize_t>(docs.size() + 1));
+  std::int64_t* bound = bounds.mutable_data();
+  bound[0] = 0;
+  for (std::size_t d = 0; d < docs.size(); ++d)
+    bound[d + 1] = bound[d] + static_cast<std::int64_t>(docs[d].result.chunks.size());
+  const py::ssize_t total = bound[docs.size()];
+  py::array_t<std::int64_t> offsets({total, row_width});
+  std::int64_t* out = offsets.mutable_data();
+  for (const auto& doc : docs) out = std::copy(doc.rows.begin(), doc.rows.end(), out);
+  if (!with_texts) return py::make_tuple(offsets, bounds, py::none());
+  py::list texts(total);
+  for (std::size_t d = 0; d < docs.size(); ++d) add_texts(docs[d], originals[d], texts.ptr(), bound[d]);
+  return py::make_tuple(offsets, bounds, texts);
 }
 
 text::length_spec token_spec(const std::optional<std::vector<std::size_t>>& separator_lengths) {
@@ -181,8 +201,9 @@ void bind_text(py::module_& m) {
           [](const text::recursive_splitter& splitter, const py::object& original,
              std::optional<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>> token_starts,
              std::optional<std::vector<std::size_t>> separator_lengths, std::optional<py::function> length_function,
-             bool with_texts) {
-            document doc;
+             bool with_texts, bool with_lines) {
+            std::vector<document> docs(1);
+            document& doc = docs[0];
             doc.utf8 = utf8_of(original, 0);
             if (length_function) {
               // A Python length function runs with the GIL held, piece by piece, as LangChain does.
@@ -195,7 +216,7 @@ void bind_text(py::module_& m) {
                 if (length < 0) throw py::value_error("length_function returned a negative length");
                 return static_cast<std::size_t>(length);
               };
-              split_document(splitter, doc, spec);
+              split_document(splitter, doc, spec, with_lines);
             } else {
               text::length_spec spec;
               if (token_starts) {
@@ -203,22 +224,28 @@ void bind_text(py::module_& m) {
                 spec = token_spec(separator_lengths);
               }
               py::gil_scoped_release nogil;
-              split_document(splitter, doc, spec);
+              split_document(splitter, doc, spec, with_lines);
             }
-            return to_python(doc, original, with_texts);
+            py::tuple flat = flat_to_python(docs, {original}, with_texts);
+            return py::make_tuple(flat[0], flat[2]);
           },
           py::arg("text"), py::kw_only(), py::arg("token_starts") = py::none(),
           py::arg("separator_lengths") = py::none(), py::arg("length_function") = py::none(),
-          py::arg("with_texts") = true)
+          py::arg("with_texts") = true, py::arg("with_lines") = true)
       .def(
           "split_many",
           [](const text::recursive_splitter& splitter, const py::list& originals,
              std::optional<std::vector<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>>
                  token_starts,
-             std::optional<std::vector<std::size_t>> separator_lengths, int threads, bool with_texts) {
+             std::optional<std::vector<std::size_t>> separator_lengths, int threads, bool with_texts,
+             bool with_lines) {
             const std::size_t n = originals.size();
             std::vector<document> docs(n);
-            for (std::size_t i = 0; i < n; ++i) docs[i].utf8 = utf8_of(originals[i], i);
+            std::vector<py::handle> handles(n);
+            for (std::size_t i = 0; i < n; ++i) {
+              handles[i] = originals[i];
+              docs[i].utf8 = utf8_of(handles[i], i);
+            }
             text::length_spec spec;
             if (token_starts) {
               if (token_starts->size() != n)
@@ -229,12 +256,12 @@ void bind_text(py::module_& m) {
             }
             {
               py::gil_scoped_release nogil;
-              ragtune::util::parallel_for_each(n, threads, [&](std::size_t i) { split_document(splitter, docs[i], spec); });
+              ragtune::util::parallel_for_each(
+                  n, threads, [&](std::size_t i) { split_document(splitter, docs[i], spec, with_lines); });
             }
-            py::list out(n);
-            for (std::size_t i = 0; i < n; ++i) out[i] = to_python(docs[i], originals[i], with_texts);
-            return out;
+            return flat_to_python(docs, handles, with_texts);
           },
           py::arg("texts"), py::kw_only(), py::arg("token_starts") = py::none(),
-          py::arg("separator_lengths") = py::none(), py::arg("threads") = 0, py::arg("with_texts") = true);
+          py::arg("separator_lengths") = py::none(), py::arg("threads") = 0, py::arg("with_texts") = true,
+          py::arg("with_lines") = true);
 }

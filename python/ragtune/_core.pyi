@@ -35,6 +35,7 @@ class RecursiveSplitter:
         separator_lengths: Sequence[int] | None = None,
         length_function: Callable[[str], int] | None = None,
         with_texts: bool = True,
+        with_lines: bool = True,
     ) -> tuple[npt.NDArray[np.int64], list[str] | None]: ...
     def split_many(
         self,
@@ -44,4 +45,5 @@ class RecursiveSplitter:
         separator_lengths: Sequence[int] | None = None,
         threads: int = 0,
         with_texts: bool = True,
-    ) -> list[tuple[npt.NDArray[np.int64], list[str] | None]]: ...
+        with_lines: bool = True,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str] | None]: ...

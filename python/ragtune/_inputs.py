@@ -31,18 +31,25 @@ def as_texts(values: Any, *, what: str = "texts") -> list[str]:
     return [as_text(v, what=f"{what}[{i}]") for i, v in enumerate(values)]
 
 
-def as_int(value: Any, *, name: str, minimum: int | None = None) -> int:
-    """Return ``value`` as a plain int (bools and floats refused), at least ``minimum``."""
+# Sizes beyond this are certainly mistakes, and would overflow the core's counters.
+MAX_SIZE = 2**62
+MAX_THREADS = 1024
+
+
+def as_int(value: Any, *, name: str, minimum: int | None = None, maximum: int = MAX_SIZE) -> int:
+    """Return ``value`` as a plain int (bools and floats refused), within [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return int(value)
 
 
 def as_threads(value: Any) -> int:
     """``threads``: 0 means all cores (oneTBB's default), N > 0 exactly N."""
-    return as_int(value, name="threads (0 = all cores)", minimum=0)
+    return as_int(value, name="threads (0 = all cores)", minimum=0, maximum=MAX_THREADS)
 
 
 def as_optional_sources(sources: Sequence[str | None] | None, count: int) -> list[str | None]:

@@ -34,7 +34,8 @@ inline std::uint64_t movemask(const xsimd::batch_bool<std::uint8_t, Arch>& m) no
 }
 
 // Counts lanes where `pick(load(p))` holds: one compare, one mask move and one
-// popcount per block, cheap for the short spans chunking asks about.
+// popcount per block; the tail goes 8 bytes at a time (SWAR), since chunking asks
+// about many short spans and a byte loop would dominate them.
 template <class Arch, class Pick>
 inline std::size_t count_lanes(const std::uint8_t* data, std::size_t size, Pick pick) noexcept {
   using bytes = xsimd::batch<std::uint8_t, Arch>;
@@ -43,9 +44,20 @@ inline std::size_t count_lanes(const std::uint8_t* data, std::size_t size, Pick 
   std::size_t total = 0;
   for (; i + width <= size; i += width)
     total += static_cast<std::size_t>(__builtin_popcountll(movemask<Arch>(pick(bytes::load_unaligned(data + i)))));
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, data + i, 8);
+    total += pick.count_word(word);
+  }
   for (; i < size; ++i) total += pick(data[i]) ? 1 : 0;
   return total;
 }
+
+constexpr std::uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL;
+constexpr std::uint64_t high1 = 0x8080808080808080ULL;
+
+// 0x80 in every byte of `word` that is zero, 0x00 elsewhere (exact: no carries between bytes).
+inline std::uint64_t zero_bytes(std::uint64_t word) noexcept { return ~(((word & low7) + low7) | word | low7); }
 
 }  // namespace detail
 
@@ -58,6 +70,11 @@ std::size_t count_codepoints::operator()(Arch, const std::uint8_t* data, std::si
       return (v & bytes(std::uint8_t(0xC0))) != bytes(std::uint8_t(0x80));
     }
     bool operator()(std::uint8_t v) const noexcept { return (v & 0xC0) != 0x80; }
+    std::size_t count_word(std::uint64_t word) const noexcept {
+      // A continuation byte has bit 7 set and bit 6 clear; shifting by one puts bit 6 under bit 7.
+      const std::uint64_t continuation = word & ~(word << 1) & detail::high1;
+      return 8 - static_cast<std::size_t>(__builtin_popcountll(continuation));
+    }
   };
   return detail::count_lanes<Arch>(data, size, pick_t{});
 }
@@ -70,6 +87,9 @@ std::size_t count_byte::operator()(Arch, const std::uint8_t* data, std::size_t s
     std::uint8_t value;
     xsimd::batch_bool<std::uint8_t, Arch> operator()(const bytes& v) const noexcept { return v == bytes(value); }
     bool operator()(std::uint8_t v) const noexcept { return v == value; }
+    std::size_t count_word(std::uint64_t word) const noexcept {
+      return static_cast<std::size_t>(__builtin_popcountll(detail::zero_bytes(word ^ (0x0101010101010101ULL * value))));
+    }
   };
   return detail::count_lanes<Arch>(data, size, pick_t{value});
 }

@@ -234,6 +234,10 @@ recursive_splitter::recursive_splitter(recursive_options options) : options_(std
     throw std::invalid_argument("chunk_overlap (" + std::to_string(options_.chunk_overlap) +
                                 ") must not exceed chunk_size (" + std::to_string(options_.chunk_size) + ")");
   if (options_.separators.empty()) options_.separators = recursive_options{}.separators;
+  // Each separator can add a level of recursion (and a stack frame) to split().
+  if (options_.separators.size() > max_separators)
+    throw std::invalid_argument("at most " + std::to_string(max_separators) + " separators are supported, got " +
+                                std::to_string(options_.separators.size()));
   matchers_.reserve(options_.separators.size());
   for (const auto& separator : options_.separators) matchers_.emplace_back(separator, options_.is_separator_regex);
 }

@@ -49,6 +49,15 @@ std::string python_to_pcre2(const std::string& pattern) {
 // Positions per SIMD pass; small because one buffer lives on the stack per recursion level.
 constexpr std::size_t literal_batch = 512;
 
+// PCRE2 gave up on a match (its match or depth limit on a backtracking-heavy pattern).
+[[noreturn]] void match_failed(const std::string& pattern, int rc) {
+  PCRE2_UCHAR message[256];
+  pcre2_get_error_message(rc, message, sizeof(message));
+  throw pattern_error("separator regex '" + pattern + "' failed on this text: " +
+                      reinterpret_cast<const char*>(message) +
+                      " (a pattern with nested repetition backtracks exponentially; simplify it)");
+}
+
 }  // namespace
 
 struct separator_matcher::regex {
@@ -89,9 +98,7 @@ bool separator_matcher::found_in(std::string_view text) const {
       pcre2_match_data_create_from_pattern(regex_->code, nullptr), &pcre2_match_data_free);
   const int rc = pcre2_match(regex_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0,
                              PCRE2_NO_UTF_CHECK, data.get(), nullptr);
-  if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
-    throw std::runtime_error("separator regex '" + pattern_ + "' failed while searching (PCRE2 error " +
-                             std::to_string(rc) + ")");
+  if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) match_failed(pattern_, rc);
   return rc >= 0;
 }
 
@@ -139,7 +146,7 @@ void separator_matcher::for_each_match(std::string_view text,
       previous_empty = false;
       continue;
     }
-    if (rc < 0) throw std::runtime_error("separator regex '" + pattern_ + "' failed while splitting (PCRE2 error " + std::to_string(rc) + ")");
+    if (rc < 0) match_failed(pattern_, rc);
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
     const std::size_t begin = ovector[0];
     const std::size_t end = ovector[1];

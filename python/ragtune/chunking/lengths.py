@@ -46,7 +46,7 @@ class TokenCounter:
     def token_starts(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Code-point offsets where each text's tokens start (special tokens excluded)."""
         encodings = self.backend.encode_batch(list(texts), add_special_tokens=False)
-        return [np.fromiter((start for start, _ in e.offsets), dtype=np.int64, count=len(e.offsets)) for e in encodings]
+        return [np.array(e.offsets, dtype=np.int64).reshape(-1, 2)[:, 0] for e in encodings]
 
     def count(self, texts: Sequence[str]) -> list[int]:
         """Number of tokens of each text, tokenised on its own."""

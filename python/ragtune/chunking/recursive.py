@@ -10,18 +10,31 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import _core
+from .._gc import gc_paused
 from .._inputs import as_int, as_optional_sources, as_text, as_texts, as_threads
 from .chunk import Chunk
 from .lengths import LengthPlan, cut_to_token_limit, resolve_length
 from .presets import LANGUAGE_SEPARATORS
 
 DEFAULT_SEPARATORS = ["\n\n", "\n", " ", ""]
+# Each separator is one level of recursion in the core; bound the depth.
+MAX_SEPARATORS = 128
 KeepSeparator = bool | Literal["start", "end"]
 
 # Offsets come back from the core as rows of this layout.
 _START, _END, _BYTE_START, _BYTE_END, _LINE_START, _LINE_END = range(6)
 # Documents per core call when a progress bar is shown.
 _PROGRESS_BATCH = 512
+
+
+def unflatten(
+    offsets: np.ndarray, bounds: np.ndarray, texts: list[str] | None
+) -> list[tuple[np.ndarray, list[str] | None]]:
+    """Per-document (offsets, texts) from the core's flat result."""
+    edges = bounds.tolist()
+    return [
+        (offsets[a:b], texts[a:b] if texts is not None else None) for a, b in zip(edges, edges[1:])
+    ]
 
 
 def separators_for_language(language: Any) -> list[str]:
@@ -61,6 +74,8 @@ def check_separators(separators: Any) -> list[str]:
     for i, s in enumerate(separators):
         if not isinstance(s, str):
             raise TypeError(f"separators[{i}] must be str, got {type(s).__name__}")
+    if len(separators) > MAX_SEPARATORS:
+        raise ValueError(f"at most {MAX_SEPARATORS} separators are supported, got {len(separators)}")
     return list(separators) or list(DEFAULT_SEPARATORS)
 
 
@@ -209,22 +224,25 @@ class RecursiveChunker:
         sources = as_optional_sources(sources, len(texts))
         threads = as_threads(threads)
         results = self._split_offsets(texts, threads=threads, progress=progress, with_texts=True)
-        return [
-            self._to_chunks(text, offsets, chunk_texts, source)
-            for text, (offsets, chunk_texts), source in zip(texts, results, sources)
-        ]
+        with gc_paused():
+            return [
+                self._to_chunks(text, offsets, chunk_texts, source)
+                for text, (offsets, chunk_texts), source in zip(texts, results, sources)
+            ]
 
     def split_texts(self, text: str) -> list[str]:
         """Just the chunk strings of one document (no Chunk objects; the fastest path)."""
-        return self._split_offsets([as_text(text)], threads=1, progress=False, with_texts=True)[0][1]
+        if self._length.kind != "chars":
+            return self._split_offsets([as_text(text)], threads=1, progress=False, with_texts=True)[0][1] or []
+        return self._core.split(as_text(text), with_lines=False)[1]
 
     def _split_offsets(
-        self, texts: list[str], *, threads: int, progress: bool | None, with_texts: bool, core: Any = None
+        self, texts: list[str], *, threads: int, progress: bool | None, with_texts: bool
     ) -> list[tuple[np.ndarray, list[str] | None]]:
-        core = core if core is not None else self._core
+        """(offsets rows, chunk strings) per document."""
         plan = self._length
         if plan.kind == "callable":
-            return [core.split(t, length_function=plan.function, with_texts=with_texts) for t in texts]
+            return [self._core.split(t, length_function=plan.function, with_texts=with_texts) for t in texts]
         show = progress if progress is not None else len(texts) > 4 * _PROGRESS_BATCH
         batch_size = _PROGRESS_BATCH if show else max(1, len(texts))
         results: list[tuple[np.ndarray, list[str] | None]] = []
@@ -233,44 +251,54 @@ class RecursiveChunker:
                 batch = texts[first : first + batch_size]
                 if plan.kind == "tokens":
                     assert plan.counter is not None
-                    out = core.split_many(
+                    flat = self._core.split_many(
                         batch,
                         token_starts=plan.counter.token_starts(batch),
                         separator_lengths=self._separator_tokens,
                         threads=threads,
-                        with_texts=True,
                     )
-                    out = [self._enforce_token_limit(t, o, c) for t, (o, c) in zip(batch, out)]
+                    results.extend(self._enforce_token_limit(flat, unflatten(*flat)))
                 else:
-                    out = core.split_many(batch, threads=threads, with_texts=with_texts)
-                results.extend(out)
+                    results.extend(unflatten(*self._core.split_many(batch, threads=threads, with_texts=with_texts)))
                 bar.update(len(batch))
         return results
 
-    def _enforce_token_limit(self, text: str, offsets: np.ndarray, chunk_texts: list[str]) -> tuple[np.ndarray, list[str]]:
-        """Re-tokenise every chunk alone; cut the rare one that exceeds the limit."""
+    def _enforce_token_limit(
+        self, flat: tuple[np.ndarray, np.ndarray, list[str]], docs: list[tuple[np.ndarray, list[str] | None]]
+    ) -> list[tuple[np.ndarray, list[str] | None]]:
+        """Re-tokenise every chunk alone (one batch for all documents) and cut the
+        rare chunk that exceeds the limit at token boundaries."""
         counter = self._length.counter
         assert counter is not None
-        counts = counter.count(chunk_texts)
-        if all(n <= self.chunk_size for n in counts):
-            return offsets, chunk_texts
-        rows: list[list[int]] = []
-        texts: list[str] = []
-        for row, chunk_text, n in zip(offsets.tolist(), chunk_texts, counts):
-            if n <= self.chunk_size:
-                rows.append(row)
-                texts.append(chunk_text)
+        counts = counter.count(flat[2])
+        if max(counts, default=0) <= self.chunk_size:
+            return docs
+        fixed = []
+        bounds = flat[1].tolist()
+        for (offsets, chunk_texts), first in zip(docs, bounds):
+            assert chunk_texts is not None
+            doc_counts = counts[first : first + len(chunk_texts)]
+            if max(doc_counts, default=0) <= self.chunk_size:
+                fixed.append((offsets, chunk_texts))
                 continue
-            for a, b in cut_to_token_limit(chunk_text, self.chunk_size, counter):
-                piece = chunk_text[a:b]
-                byte_start = row[_BYTE_START] + len(chunk_text[:a].encode("utf-8"))
-                line_start = row[_LINE_START] + chunk_text.count("\n", 0, a)
-                rows.append([
-                    row[_START] + a, row[_START] + b, byte_start, byte_start + len(piece.encode("utf-8")),
-                    line_start, line_start + piece.count("\n", 0, max(0, len(piece) - 1)),
-                ])
-                texts.append(piece)
-        return np.asarray(rows, dtype=np.int64).reshape(-1, 6), texts
+            rows: list[list[int]] = []
+            texts: list[str] = []
+            for row, chunk_text, n in zip(offsets.tolist(), chunk_texts, doc_counts):
+                if n <= self.chunk_size:
+                    rows.append(row)
+                    texts.append(chunk_text)
+                    continue
+                for a, b in cut_to_token_limit(chunk_text, self.chunk_size, counter):
+                    piece = chunk_text[a:b]
+                    byte_start = row[_BYTE_START] + len(chunk_text[:a].encode("utf-8"))
+                    line_start = row[_LINE_START] + chunk_text.count("\n", 0, a)
+                    rows.append([
+                        row[_START] + a, row[_START] + b, byte_start, byte_start + len(piece.encode("utf-8")),
+                        line_start, line_start + piece.count("\n", 0, max(0, len(piece) - 1)),
+                    ])
+                    texts.append(piece)
+            fixed.append((np.asarray(rows, dtype=np.int64).reshape(-1, 6), texts))
+        return fixed
 
     @staticmethod
     def _to_chunks(text: str, offsets: np.ndarray, chunk_texts: list[str] | None, source: str | None) -> list[Chunk]:

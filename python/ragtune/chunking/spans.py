@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._gc import gc_paused
 from .chunk import Chunk
 
 
@@ -35,8 +36,9 @@ def chunks_from_spans(
     starts = np.fromiter((a for a, _ in spans), dtype=np.int64, count=len(spans))
     ends = np.fromiter((b for _, b in spans), dtype=np.int64, count=len(spans))
     rows = _core.locate_spans(text, starts, ends).tolist()
-    return [
-        Chunk(text[r[0] : r[1]], r[0], r[1], r[2], r[3], r[4], r[5], i, source,
-              dict(metadatas[i]) if metadatas is not None else {})
-        for i, r in enumerate(rows)
-    ]
+    with gc_paused():
+        return [
+            Chunk(text[r[0] : r[1]], r[0], r[1], r[2], r[3], r[4], r[5], i, source,
+                  dict(metadatas[i]) if metadatas is not None else {})
+            for i, r in enumerate(rows)
+        ]

@@ -64,6 +64,9 @@ struct split_result {
 ///        Immutable after construction; split() may run concurrently from many threads.
 class recursive_splitter {
  public:
+  /// @brief The most separators a splitter takes (each is one level of recursion).
+  static constexpr std::size_t max_separators = 128;
+
   /// @throws std::invalid_argument for chunk_size == 0 or chunk_overlap > chunk_size;
   /// @throws pattern_error for a regex separator that does not compile.
   explicit recursive_splitter(recursive_options options);

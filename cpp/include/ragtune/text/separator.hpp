@@ -39,7 +39,7 @@ class separator_matcher {
   bool found_in(std::string_view text) const;
 
   /// @brief Calls @p on_match(begin, end) for each match re.split would split at, in order.
-  /// @throws std::runtime_error when PCRE2 gives up (e.g. its match limit on a pathological pattern).
+  /// @throws pattern_error when PCRE2 gives up (its match limit, on a backtracking-heavy pattern).
   void for_each_match(std::string_view text, const std::function<void(std::size_t, std::size_t)>& on_match) const;
 
  private:

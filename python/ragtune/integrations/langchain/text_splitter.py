@@ -65,11 +65,12 @@ class RecursiveCharacterTextSplitter(TextSplitter):
             None if self._length_function is len else self._length_function
         )
 
-    def _split(self, text: str, *, with_texts: bool = True) -> tuple[Any, list[str]]:
+    def _split(self, text: str) -> tuple[Any, list[str]]:
+        # Only code-point offsets are needed here, so the core skips line numbers.
         text = as_text(text)
         if self._python_length is not None:
-            return self._core.split(text, length_function=self._python_length, with_texts=with_texts)
-        return self._core.split(text, with_texts=with_texts)
+            return self._core.split(text, length_function=self._python_length, with_lines=False)
+        return self._core.split(text, with_lines=False)
 
     def split_text(self, text: str) -> list[str]:
         """Split text into chunk strings (identical to LangChain's)."""
