@@ -200,3 +200,13 @@ def test_repr_shows_the_configuration():
     text = repr(RecursiveChunker(chunk_size=123, chunk_overlap=7))
     assert "chunk_size=123" in text and "chunk_overlap=7" in text and "length='chars'" in text
     assert isinstance(np.int64(1), np.integer)
+
+
+def test_length_callback_may_itself_split():
+    inner = RecursiveChunker(chunk_size=3, chunk_overlap=0)
+
+    def length(text: str) -> int:
+        return len(inner.split_texts(text)) + len(text)  # re-enters the core on the same thread
+
+    chunks = RecursiveChunker(chunk_size=30, chunk_overlap=5, length=length).split("a b c d e f g h " * 20)
+    assert chunks and all(len(c.text) <= 30 for c in chunks)

@@ -150,10 +150,30 @@ class run {
  public:
   run(const recursive_options& options, const std::vector<separator_matcher>& matchers, std::string_view text,
       const length_spec& spec, split_result& out)
-      : options_(options), matchers_(matchers), text_(text), measure_(text, spec), out_(out),
-        scratch_(matchers.size() + 1) {
+      : options_(options), matchers_(matchers), text_(text), measure_(text, spec), out_(out) {
     out_.ascii = measure_.ascii();
+    // Scratch buffers live per thread and are reused across documents, so a
+    // corpus of small documents does not allocate them again for each. A split
+    // started from inside another (a length callback that splits) gets its own.
+    static thread_local std::vector<std::vector<piece>> buffers;
+    static thread_local bool buffers_in_use = false;
+    if (buffers_in_use) {
+      scratch_ = &own_buffers_;
+    } else {
+      buffers_in_use = true;
+      in_use_flag_ = &buffers_in_use;
+      scratch_ = &buffers;
+    }
+    if (scratch_->size() < matchers.size() + 1) scratch_->resize(matchers.size() + 1);
+    // About one chunk per chunk_size bytes; avoids most regrowth of the result.
+    out_.chunks.reserve(text.size() / std::max<std::size_t>(options.chunk_size, 1) + 4);
   }
+
+  ~run() {
+    if (in_use_flag_ != nullptr) *in_use_flag_ = false;
+  }
+  run(const run&) = delete;
+  run& operator=(const run&) = delete;
 
   void level(std::size_t begin, std::size_t end, std::size_t first, std::size_t depth = 0) {
     const std::string_view span = text_.substr(begin, end - begin);
@@ -175,7 +195,7 @@ class run {
     const separator_matcher& separator = matchers_[chosen];
     const bool keep = options_.keep != keep_separator::none;
     const std::string_view joiner = keep ? std::string_view() : std::string_view(separator.pattern());
-    merger pieces(options_, text_, joiner, measure_.joiner(joiner, chosen), out_, scratch_[depth]);
+    merger pieces(options_, text_, joiner, measure_.joiner(joiner, chosen), out_, (*scratch_)[depth]);
 
     std::size_t previous_end = std::string::npos;  // end of the last non-empty piece
     auto take = [&](std::size_t from, std::size_t to) {
@@ -223,7 +243,9 @@ class run {
   std::string_view text_;
   measure measure_;
   split_result& out_;
-  std::vector<std::vector<piece>> scratch_;  // one merger buffer per recursion depth
+  std::vector<std::vector<piece>>* scratch_;  // one merger buffer per recursion depth
+  std::vector<std::vector<piece>> own_buffers_;
+  bool* in_use_flag_ = nullptr;
 };
 
 }  // namespace

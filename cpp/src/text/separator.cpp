@@ -103,7 +103,7 @@ bool separator_matcher::found_in(std::string_view text) const {
 }
 
 void separator_matcher::for_each_match(std::string_view text,
-                                       const std::function<void(std::size_t, std::size_t)>& on_match) const {
+                                       util::function_ref<void(std::size_t, std::size_t)> on_match) const {
   if (pattern_.empty()) return;
   if (!is_regex_) {
     const auto* hay = reinterpret_cast<const std::uint8_t*>(text.data());

@@ -4,11 +4,12 @@
 ///        literal separator (SIMD search) or a regular expression (PCRE2, JIT).
 
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "ragtune/util/function_ref.hpp"
 
 namespace ragtune::text {
 
@@ -40,7 +41,7 @@ class separator_matcher {
 
   /// @brief Calls @p on_match(begin, end) for each match re.split would split at, in order.
   /// @throws pattern_error when PCRE2 gives up (its match limit, on a backtracking-heavy pattern).
-  void for_each_match(std::string_view text, const std::function<void(std::size_t, std::size_t)>& on_match) const;
+  void for_each_match(std::string_view text, util::function_ref<void(std::size_t, std::size_t)> on_match) const;
 
  private:
   struct regex;
