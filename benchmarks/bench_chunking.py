@@ -175,6 +175,13 @@ def token_mode(texts: list[str], report: Report, repeat: int) -> None:
     langchain = LangChain.from_huggingface_tokenizer(tokenizer, chunk_size=size, chunk_overlap=overlap)
     base, _ = timed(lambda: [langchain.split_text(t) for t in texts], 1)
     report.add(section, "langchain from_huggingface_tokenizer", base, base)
+    from tokenizers import Tokenizer
+
+    raw = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    raw.no_truncation()
+    raw.no_padding()
+    seconds, _ = timed(lambda: raw.encode_batch(texts, add_special_tokens=False), repeat)
+    report.add(section, "floor: tokenizers encode_batch of the corpus, once", seconds, base, "no chunking at all")
     chunker = RecursiveChunker(chunk_size=size, chunk_overlap=overlap, length=tokenizer)
     for threads in (1, 2):
         seconds, got = timed(lambda: chunker.split_many(texts, threads=threads, progress=False), repeat)
@@ -185,11 +192,7 @@ def token_mode(texts: list[str], report: Report, repeat: int) -> None:
                    f"max {longest} tokens/chunk re-tokenised")
     try:
         from semantic_text_splitter import TextSplitter
-        from tokenizers import Tokenizer
 
-        raw = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
-        raw.no_truncation()
-        raw.no_padding()
         splitter = TextSplitter.from_huggingface_tokenizer(raw, size, overlap=overlap)
         seconds, _ = timed(lambda: [splitter.chunks(t) for t in texts], 1)
         report.add(section, "semantic-text-splitter (huggingface tokenizer)", seconds, base, "different chunks")

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "chunk_type.hpp"
 #include "ragtune/text/offset_map.hpp"
 #include "ragtune/text/recursive_splitter.hpp"
 #include "ragtune/util/parallel.hpp"
@@ -93,22 +94,77 @@ void split_document(const text::recursive_splitter& splitter, document& doc, con
   }
 }
 
+text::length_spec token_spec(const std::optional<std::vector<std::size_t>>& separator_lengths);
+
+// The text of chunk `i` of a document as a new str; needs the GIL.
+PyObject* chunk_text(const document& doc, const py::handle& original, std::size_t i) {
+  const auto& chunk = doc.result.chunks[i];
+  PyObject* item = nullptr;
+  if (chunk.text_index < 0) {
+    // Slicing the original str copies code units; no UTF-8 decoding.
+    const std::int64_t* row = doc.rows.data() + i * row_width;
+    item = PyUnicode_Substring(original.ptr(), row[0], row[1]);
+  } else {
+    const std::string& joined = doc.result.texts[static_cast<std::size_t>(chunk.text_index)];
+    item = PyUnicode_DecodeUTF8(joined.data(), static_cast<Py_ssize_t>(joined.size()), "strict");
+  }
+  if (item == nullptr) throw py::error_already_set();
+  return item;
+}
+
 // The chunk strings of one document, appended to `texts` from position `at`; needs the GIL.
 void add_texts(const document& doc, const py::handle& original, PyObject* texts, py::ssize_t at) {
-  for (std::size_t i = 0; i < doc.result.chunks.size(); ++i) {
-    const auto& chunk = doc.result.chunks[i];
-    PyObject* item = nullptr;
-    if (chunk.text_index < 0) {
-      // Slicing the original str copies code units; no UTF-8 decoding.
+  for (std::size_t i = 0; i < doc.result.chunks.size(); ++i)
+    PyList_SET_ITEM(texts, at + static_cast<py::ssize_t>(i), chunk_text(doc, original, i));
+}
+
+// One list of Chunk objects per document; needs the GIL.
+py::list chunks_to_python(const std::vector<document>& docs, const std::vector<py::handle>& originals,
+                          const std::vector<py::object>& sources) {
+  py::list out(docs.size());
+  for (std::size_t d = 0; d < docs.size(); ++d) {
+    const document& doc = docs[d];
+    py::list chunks(doc.result.chunks.size());
+    for (std::size_t i = 0; i < doc.result.chunks.size(); ++i) {
+      py::object text = py::reinterpret_steal<py::object>(chunk_text(doc, originals[d], i));
       const std::int64_t* row = doc.rows.data() + i * row_width;
-      item = PyUnicode_Substring(original.ptr(), row[0], row[1]);
-    } else {
-      const std::string& joined = doc.result.texts[static_cast<std::size_t>(chunk.text_index)];
-      item = PyUnicode_DecodeUTF8(joined.data(), static_cast<Py_ssize_t>(joined.size()), "strict");
+      const ragtune::bindings::chunk_fields fields{row[0], row[1], row[2], row[3],
+                                                   row[4], row[5], static_cast<std::int64_t>(i)};
+      PyObject* chunk = ragtune::bindings::new_chunk(text.ptr(), fields, sources[d].ptr());
+      if (chunk == nullptr) throw py::error_already_set();
+      PyList_SET_ITEM(chunks.ptr(), static_cast<py::ssize_t>(i), chunk);
     }
-    if (item == nullptr) throw py::error_already_set();
-    PyList_SET_ITEM(texts, at + static_cast<py::ssize_t>(i), item);
+    out[d] = std::move(chunks);
   }
+  return out;
+}
+
+// Reads documents (and optional token offsets) with the GIL, splits them in
+// parallel without it.
+std::vector<document> split_in_parallel(
+    const text::recursive_splitter& splitter, const py::list& originals, std::vector<py::handle>& handles,
+    const std::optional<std::vector<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>>&
+        token_starts,
+    const std::optional<std::vector<std::size_t>>& separator_lengths, int threads, bool with_lines) {
+  const std::size_t n = originals.size();
+  std::vector<document> docs(n);
+  handles.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    handles[i] = originals[i];
+    docs[i].utf8 = utf8_of(handles[i], i);
+  }
+  text::length_spec spec;
+  if (token_starts) {
+    if (token_starts->size() != n)
+      throw py::value_error("token_starts has " + std::to_string(token_starts->size()) + " arrays for " +
+                            std::to_string(n) + " texts");
+    for (std::size_t i = 0; i < n; ++i) docs[i].token_codepoints = (*token_starts)[i];
+    spec = token_spec(separator_lengths);
+  }
+  py::gil_scoped_release nogil;
+  ragtune::util::parallel_for_each(n, threads,
+                                   [&](std::size_t i) { split_document(splitter, docs[i], spec, with_lines); });
+  return docs;
 }
 
 // (offsets (N, 6), bounds (documents + 1), texts or None) for all documents at once:
@@ -239,29 +295,34 @@ void bind_text(py::module_& m) {
                  token_starts,
              std::optional<std::vector<std::size_t>> separator_lengths, int threads, bool with_texts,
              bool with_lines) {
-            const std::size_t n = originals.size();
-            std::vector<document> docs(n);
-            std::vector<py::handle> handles(n);
-            for (std::size_t i = 0; i < n; ++i) {
-              handles[i] = originals[i];
-              docs[i].utf8 = utf8_of(handles[i], i);
-            }
-            text::length_spec spec;
-            if (token_starts) {
-              if (token_starts->size() != n)
-                throw py::value_error("token_starts has " + std::to_string(token_starts->size()) +
-                                      " arrays for " + std::to_string(n) + " texts");
-              for (std::size_t i = 0; i < n; ++i) docs[i].token_codepoints = (*token_starts)[i];
-              spec = token_spec(separator_lengths);
-            }
-            {
-              py::gil_scoped_release nogil;
-              ragtune::util::parallel_for_each(
-                  n, threads, [&](std::size_t i) { split_document(splitter, docs[i], spec, with_lines); });
-            }
+            std::vector<py::handle> handles;
+            const auto docs =
+                split_in_parallel(splitter, originals, handles, token_starts, separator_lengths, threads, with_lines);
             return flat_to_python(docs, handles, with_texts);
           },
           py::arg("texts"), py::kw_only(), py::arg("token_starts") = py::none(),
           py::arg("separator_lengths") = py::none(), py::arg("threads") = 0, py::arg("with_texts") = true,
-          py::arg("with_lines") = true);
+          py::arg("with_lines") = true)
+      .def(
+          "split_chunks",
+          [](const text::recursive_splitter& splitter, const py::list& originals, const py::list& sources,
+             std::optional<std::vector<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>>
+                 token_starts,
+             std::optional<std::vector<std::size_t>> separator_lengths, int threads) {
+            if (sources.size() != originals.size())
+              throw py::value_error("sources has " + std::to_string(sources.size()) + " entries for " +
+                                    std::to_string(originals.size()) + " texts");
+            std::vector<py::object> source_objects;
+            for (const auto& source : sources) {
+              if (!source.is_none() && !PyUnicode_Check(source.ptr()))
+                throw py::type_error("each source must be str or None");
+              source_objects.push_back(py::reinterpret_borrow<py::object>(source));
+            }
+            std::vector<py::handle> handles;
+            const auto docs =
+                split_in_parallel(splitter, originals, handles, token_starts, separator_lengths, threads, true);
+            return chunks_to_python(docs, handles, source_objects);
+          },
+          py::arg("texts"), py::arg("sources"), py::kw_only(), py::arg("token_starts") = py::none(),
+          py::arg("separator_lengths") = py::none(), py::arg("threads") = 0);
 }

@@ -1,6 +1,8 @@
 // The private extension ragtune._core: one bind_<area> per area of the C++ core.
 #include <pybind11/pybind11.h>
 
+#include "chunk_type.hpp"
+
 namespace py = pybind11;
 
 void bind_simd(py::module_& m);
@@ -13,6 +15,7 @@ void bind_text(py::module_& m);
 PYBIND11_MODULE(_core, m) {
   m.doc() = "ragtune's C++ core (private: use the ragtune package).";
   m.attr("__version__") = RAGTUNE_VERSION;
+  ragtune::bindings::add_chunk_type(m.ptr());
   bind_simd(m);
   bind_text(m);
 }

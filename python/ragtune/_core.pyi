@@ -13,6 +13,32 @@ def _kernel_count_codepoints(data: bytes) -> int: ...
 def _kernel_count_byte(data: bytes, value: int) -> int: ...
 def _kernel_is_ascii(data: bytes) -> bool: ...
 def _kernel_find_all(haystack: bytes, needle: bytes) -> list[int]: ...
+class ChunkBase:
+    text: str
+    start: int
+    end: int
+    byte_start: int
+    byte_end: int
+    line_start: int
+    line_end: int
+    index: int
+    source: str | None
+    metadata: dict[str, object]
+    def __init__(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        byte_start: int,
+        byte_end: int,
+        line_start: int,
+        line_end: int,
+        index: int,
+        source: str | None = None,
+        metadata: dict[str, object] | None = None,
+    ) -> None: ...
+
+def set_chunk_type(chunk_type: type[ChunkBase]) -> None: ...
 def locate_spans(text: str, starts: npt.ArrayLike, ends: npt.ArrayLike) -> npt.NDArray[np.int64]: ...
 
 class RecursiveSplitter:
@@ -47,3 +73,12 @@ class RecursiveSplitter:
         with_texts: bool = True,
         with_lines: bool = True,
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[str] | None]: ...
+    def split_chunks(
+        self,
+        texts: list[str],
+        sources: list[str | None],
+        *,
+        token_starts: Sequence[npt.ArrayLike] | None = None,
+        separator_lengths: Sequence[int] | None = None,
+        threads: int = 0,
+    ) -> list[list[ChunkBase]]: ...

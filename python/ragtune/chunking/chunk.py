@@ -3,18 +3,18 @@ knows exactly where it came from."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _core
 
-# Not frozen: frozen dataclasses construct several times slower, and corpora
-# produce millions of chunks.
-@dataclass(slots=True)
-class Chunk:
+
+class Chunk(_core.ChunkBase):
     """A chunk of a document with exact offsets for citations.
 
     ``original[chunk.start:chunk.end] == chunk.text`` always holds, even when the
-    same passage repeats and chunks overlap.
+    same passage repeats and chunks overlap. The fields live in C (the core creates
+    millions of chunks without running Python code); ``text`` and the offsets are
+    read-only, ``source`` and ``metadata`` can be changed.
 
     Attributes
     ----------
@@ -40,18 +40,11 @@ class Chunk:
     >>> chunk = RecursiveChunker(chunk_size=12, chunk_overlap=0).split(text, source="a.txt")[1]
     >>> text[chunk.start:chunk.end], chunk.citation()
     ('gamma delta', 'a.txt:3-3')
+    >>> Chunk("hi", 0, 2, 0, 2, 1, 1, 0, source="x.md").metadata
+    {}
     """
 
-    text: str
-    start: int
-    end: int
-    byte_start: int
-    byte_end: int
-    line_start: int
-    line_end: int
-    index: int
-    source: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ()
 
     def citation(self) -> str:
         """``source:line_start-line_end``, the form editors and terminals link to."""
@@ -65,3 +58,13 @@ class Chunk:
             f"Chunk({preview!r}, start={self.start}, end={self.end}, "
             f"lines={self.line_start}-{self.line_end}, index={self.index}{source})"
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            Chunk,
+            (self.text, self.start, self.end, self.byte_start, self.byte_end, self.line_start, self.line_end,
+             self.index, self.source, self.metadata),
+        )
+
+
+_core.set_chunk_type(Chunk)

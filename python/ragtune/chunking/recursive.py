@@ -27,16 +27,6 @@ _START, _END, _BYTE_START, _BYTE_END, _LINE_START, _LINE_END = range(6)
 _PROGRESS_BATCH = 512
 
 
-def unflatten(
-    offsets: np.ndarray, bounds: np.ndarray, texts: list[str] | None
-) -> list[tuple[np.ndarray, list[str] | None]]:
-    """Per-document (offsets, texts) from the core's flat result."""
-    edges = bounds.tolist()
-    return [
-        (offsets[a:b], texts[a:b] if texts is not None else None) for a, b in zip(edges, edges[1:])
-    ]
-
-
 def separators_for_language(language: Any) -> list[str]:
     """The separator preset for a language ("python", "markdown", "rst", ...), as LangChain defines it.
 
@@ -223,85 +213,81 @@ class RecursiveChunker:
         texts = as_texts(texts)
         sources = as_optional_sources(sources, len(texts))
         threads = as_threads(threads)
-        results = self._split_offsets(texts, threads=threads, progress=progress, with_texts=True)
-        with gc_paused():
-            return [
-                self._to_chunks(text, offsets, chunk_texts, source)
-                for text, (offsets, chunk_texts), source in zip(texts, results, sources)
-            ]
+        plan = self._length
+        if plan.kind == "callable":
+            results = self._split_with_callable(texts, progress=bool(progress))
+            with gc_paused():
+                return [self._to_chunks(offsets, chunk_texts, source)
+                        for (offsets, chunk_texts), source in zip(results, sources)]
+        show = progress if progress is not None else len(texts) > 4 * _PROGRESS_BATCH
+        batch_size = _PROGRESS_BATCH if show else max(1, len(texts))
+        out: list[list[Chunk]] = []
+        with tqdm(total=len(texts), unit="doc", desc="chunking", disable=not show) as bar, gc_paused():
+            for first in range(0, len(texts), batch_size):
+                batch = texts[first : first + batch_size]
+                batch_sources = sources[first : first + batch_size]
+                if plan.kind == "tokens":
+                    assert plan.counter is not None
+                    docs = self._core.split_chunks(batch, batch_sources, token_starts=plan.counter.token_starts(batch),
+                                                   separator_lengths=self._separator_tokens, threads=threads)
+                    out.extend(self._enforce_token_limit_on_chunks(docs))
+                else:
+                    out.extend(self._core.split_chunks(batch, batch_sources, threads=threads))
+                bar.update(len(batch))
+        return out
 
     def split_texts(self, text: str) -> list[str]:
         """Just the chunk strings of one document (no Chunk objects; the fastest path)."""
-        if self._length.kind != "chars":
-            return self._split_offsets([as_text(text)], threads=1, progress=False, with_texts=True)[0][1] or []
-        return self._core.split(as_text(text), with_lines=False)[1]
+        if self._length.kind == "chars":
+            return self._core.split(as_text(text), with_lines=False)[1]
+        return [c.text for c in self.split(text)]
 
-    def _split_offsets(
-        self, texts: list[str], *, threads: int, progress: bool | None, with_texts: bool
-    ) -> list[tuple[np.ndarray, list[str] | None]]:
-        """(offsets rows, chunk strings) per document."""
-        plan = self._length
-        if plan.kind == "callable":
-            return [self._core.split(t, length_function=plan.function, with_texts=with_texts) for t in texts]
-        show = progress if progress is not None else len(texts) > 4 * _PROGRESS_BATCH
-        batch_size = _PROGRESS_BATCH if show else max(1, len(texts))
-        results: list[tuple[np.ndarray, list[str] | None]] = []
-        with tqdm(total=len(texts), unit="doc", desc="chunking", disable=not show) as bar:
-            for first in range(0, len(texts), batch_size):
-                batch = texts[first : first + batch_size]
-                if plan.kind == "tokens":
-                    assert plan.counter is not None
-                    flat = self._core.split_many(
-                        batch,
-                        token_starts=plan.counter.token_starts(batch),
-                        separator_lengths=self._separator_tokens,
-                        threads=threads,
-                    )
-                    results.extend(self._enforce_token_limit(flat, unflatten(*flat)))
-                else:
-                    results.extend(unflatten(*self._core.split_many(batch, threads=threads, with_texts=with_texts)))
-                bar.update(len(batch))
+    def _split_with_callable(self, texts: list[str], *, progress: bool) -> list[tuple[np.ndarray, list[str]]]:
+        """(offsets rows, chunk strings) per document, measuring with the user's Python callable
+        (which needs the GIL, so documents go one at a time)."""
+        function = self._length.function
+        results = []
+        with tqdm(total=len(texts), unit="doc", desc="chunking", disable=not progress) as bar:
+            for text in texts:
+                results.append(self._core.split(text, length_function=function))
+                bar.update(1)
         return results
 
-    def _enforce_token_limit(
-        self, flat: tuple[np.ndarray, np.ndarray, list[str]], docs: list[tuple[np.ndarray, list[str] | None]]
-    ) -> list[tuple[np.ndarray, list[str] | None]]:
+    def _enforce_token_limit_on_chunks(self, docs: list[list[Chunk]]) -> list[list[Chunk]]:
         """Re-tokenise every chunk alone (one batch for all documents) and cut the
         rare chunk that exceeds the limit at token boundaries."""
         counter = self._length.counter
         assert counter is not None
-        counts = counter.count(flat[2])
-        if max(counts, default=0) <= self.chunk_size:
-            return docs
+        counts = iter(counter.count([c.text for doc in docs for c in doc]))
         fixed = []
-        bounds = flat[1].tolist()
-        for (offsets, chunk_texts), first in zip(docs, bounds):
-            assert chunk_texts is not None
-            doc_counts = counts[first : first + len(chunk_texts)]
+        for doc in docs:
+            doc_counts = [next(counts) for _ in doc]
             if max(doc_counts, default=0) <= self.chunk_size:
-                fixed.append((offsets, chunk_texts))
+                fixed.append(doc)
                 continue
             rows: list[list[int]] = []
             texts: list[str] = []
-            for row, chunk_text, n in zip(offsets.tolist(), chunk_texts, doc_counts):
+            for chunk, n in zip(doc, doc_counts):
                 if n <= self.chunk_size:
-                    rows.append(row)
-                    texts.append(chunk_text)
+                    rows.append([chunk.start, chunk.end, chunk.byte_start, chunk.byte_end,
+                                 chunk.line_start, chunk.line_end])
+                    texts.append(chunk.text)
                     continue
-                for a, b in cut_to_token_limit(chunk_text, self.chunk_size, counter):
-                    piece = chunk_text[a:b]
-                    byte_start = row[_BYTE_START] + len(chunk_text[:a].encode("utf-8"))
-                    line_start = row[_LINE_START] + chunk_text.count("\n", 0, a)
+                for a, b in cut_to_token_limit(chunk.text, self.chunk_size, counter):
+                    piece = chunk.text[a:b]
+                    byte_start = chunk.byte_start + len(chunk.text[:a].encode("utf-8"))
+                    line_start = chunk.line_start + chunk.text.count("\n", 0, a)
                     rows.append([
-                        row[_START] + a, row[_START] + b, byte_start, byte_start + len(piece.encode("utf-8")),
+                        chunk.start + a, chunk.start + b, byte_start, byte_start + len(piece.encode("utf-8")),
                         line_start, line_start + piece.count("\n", 0, max(0, len(piece) - 1)),
                     ])
                     texts.append(piece)
-            fixed.append((np.asarray(rows, dtype=np.int64).reshape(-1, 6), texts))
+            source = doc[0].source if doc else None
+            fixed.append(self._to_chunks(np.asarray(rows, dtype=np.int64).reshape(-1, 6), texts, source))
         return fixed
 
     @staticmethod
-    def _to_chunks(text: str, offsets: np.ndarray, chunk_texts: list[str] | None, source: str | None) -> list[Chunk]:
+    def _to_chunks(offsets: np.ndarray, chunk_texts: list[str] | None, source: str | None) -> list[Chunk]:
         assert chunk_texts is not None
         return [
             Chunk(chunk_text, row[0], row[1], row[2], row[3], row[4], row[5], i, source, {})
