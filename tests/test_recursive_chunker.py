@@ -210,3 +210,11 @@ def test_length_callback_may_itself_split():
 
     chunks = RecursiveChunker(chunk_size=30, chunk_overlap=5, length=length).split("a b c d e f g h " * 20)
     assert chunks and all(len(c.text) <= 30 for c in chunks)
+
+
+def test_error_inside_parallel_work_comes_back_once():
+    chunker = RecursiveChunker(chunk_size=5, chunk_overlap=0, separators=[r"(a+)+$", ""], is_separator_regex=True)
+    texts = ["fine text here"] * 50 + ["a" * 40 + "b"] + ["more fine text"] * 50
+    with pytest.raises(ValueError, match="backtracks exponentially"):
+        chunker.split_many(texts, threads=2)
+    assert chunker.split_many(["fine text here"], threads=2)  # still usable afterwards
