@@ -7,6 +7,7 @@ namespace py = pybind11;
 
 void bind_simd(py::module_& m);
 void bind_text(py::module_& m);
+void bind_index(py::module_& m);
 
 #ifndef RAGTUNE_VERSION
 #define RAGTUNE_VERSION "0.0.0"
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
   ragtune::bindings::add_chunk_type(m.ptr());
   bind_simd(m);
   bind_text(m);
+  bind_index(m);
 }

@@ -9,6 +9,7 @@
 
 #include "ragtune/simd/isa.hpp"
 #include "ragtune/simd/text_kernels.hpp"
+#include "ragtune/simd/vector_kernels.hpp"
 #include "simd/kernels.hpp"
 
 namespace ragtune::simd {
@@ -120,5 +121,21 @@ std::size_t find_all(const std::uint8_t* haystack, std::size_t size, const std::
                      std::size_t needle_size, std::size_t* out, std::size_t capacity) noexcept {
   return run(kernels::find_all{}, haystack, size, needle, needle_size, out, capacity);
 }
+
+void dot_block(const float* queries, std::size_t nq, const float* rows, std::size_t n, std::size_t dim, float* out,
+               std::size_t ldo) noexcept {
+  run(kernels::dot_block{}, queries, nq, rows, n, dim, out, ldo);
+}
+
+namespace {
+struct pick_distance {
+  template <class Arch>
+  distance_function operator()(Arch, bool inner_product) const noexcept {
+    return inner_product ? &kernels::hnsw_ip_distance<Arch> : &kernels::hnsw_l2_distance<Arch>;
+  }
+};
+}  // namespace
+
+distance_function hnsw_distance(bool inner_product) noexcept { return run(pick_distance{}, inner_product); }
 
 }  // namespace ragtune::simd

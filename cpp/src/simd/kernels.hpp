@@ -40,6 +40,19 @@ struct find_all {
                          std::size_t needle_size, std::size_t* out, std::size_t capacity) const noexcept;
 };
 
+// out[q * ldo + i] = dot(queries[q], rows[i]) for q < nq, i < n (rows of `dim` floats).
+struct dot_block {
+  template <class Arch>
+  void operator()(Arch, const float* queries, std::size_t nq, const float* rows, std::size_t n, std::size_t dim,
+                  float* out, std::size_t ldo) const noexcept;
+};
+
+// Distances in hnswlib's DISTFUNC form: (a, b, &dim) -> distance, lower is closer.
+template <class Arch>
+float hnsw_ip_distance(const void* a, const void* b, const void* dim) noexcept;  // 1 - dot(a, b)
+template <class Arch>
+float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept;  // |a - b|^2
+
 #define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                          \
   extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)       \
       const noexcept;                                                                                          \
@@ -48,7 +61,11 @@ struct find_all {
   extern template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;      \
   extern template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t,               \
                                                          const std::uint8_t*, std::size_t, std::size_t*,       \
-                                                         std::size_t) const noexcept;
+                                                         std::size_t) const noexcept;                         \
+  extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,    \
+                                                   std::size_t, float*, std::size_t) const noexcept;           \
+  extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                \
+  extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 RAGTUNE_DECLARE_KERNELS(sse2_arch)
 RAGTUNE_DECLARE_KERNELS(sse4_2_arch)

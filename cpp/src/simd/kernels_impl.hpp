@@ -143,12 +143,122 @@ std::size_t find_all::operator()(Arch, const std::uint8_t* haystack, std::size_t
   return found;
 }
 
+namespace detail {
+
+// dot(a, b) over `dim` floats: SIMD body with two accumulators, scalar tail.
+template <class Arch>
+inline float dot(const float* a, const float* b, std::size_t dim) noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  floats acc0(0.0f), acc1(0.0f);
+  std::size_t j = 0;
+  for (; j + 2 * width <= dim; j += 2 * width) {
+    acc0 = xsimd::fma(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
+    acc1 = xsimd::fma(floats::load_unaligned(a + j + width), floats::load_unaligned(b + j + width), acc1);
+  }
+  for (; j + width <= dim; j += width) acc0 = xsimd::fma(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
+  float sum = xsimd::hadd(acc0 + acc1);
+  for (; j < dim; ++j) sum += a[j] * b[j];
+  return sum;
+}
+
+template <class Arch>
+inline float l2sq(const float* a, const float* b, std::size_t dim) noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  floats acc(0.0f);
+  std::size_t j = 0;
+  for (; j + width <= dim; j += width) {
+    const floats d = floats::load_unaligned(a + j) - floats::load_unaligned(b + j);
+    acc = xsimd::fma(d, d, acc);
+  }
+  float sum = xsimd::hadd(acc);
+  for (; j < dim; ++j) sum += (a[j] - b[j]) * (a[j] - b[j]);
+  return sum;
+}
+
+// A tile of QT queries x RT rows: QT*RT accumulators, each query and row vector
+// loaded once per step and reused RT / QT times (register blocking, as in GEMM).
+template <class Arch, std::size_t QT, std::size_t RT>
+inline void dot_tile(const float* const* q, const float* const* r, std::size_t dim, float* out, std::size_t ldo) noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  floats acc[QT][RT];
+  for (std::size_t a = 0; a < QT; ++a)
+    for (std::size_t b = 0; b < RT; ++b) acc[a][b] = floats(0.0f);
+  std::size_t j = 0;
+  for (; j + width <= dim; j += width) {
+    floats rv[RT];
+    for (std::size_t b = 0; b < RT; ++b) rv[b] = floats::load_unaligned(r[b] + j);
+    for (std::size_t a = 0; a < QT; ++a) {
+      const floats qv = floats::load_unaligned(q[a] + j);
+      for (std::size_t b = 0; b < RT; ++b) acc[a][b] = xsimd::fma(qv, rv[b], acc[a][b]);
+    }
+  }
+  for (std::size_t a = 0; a < QT; ++a) {
+    for (std::size_t b = 0; b < RT; ++b) {
+      float sum = xsimd::hadd(acc[a][b]);
+      for (std::size_t t = j; t < dim; ++t) sum += q[a][t] * r[b][t];
+      out[a * ldo + b] = sum;
+    }
+  }
+}
+
+}  // namespace detail
+
+template <class Arch>
+void dot_block::operator()(Arch, const float* queries, std::size_t nq, const float* rows, std::size_t n,
+                           std::size_t dim, float* out, std::size_t ldo) const noexcept {
+  constexpr std::size_t qt = 4;
+  constexpr std::size_t rt = 4;
+  std::size_t q0 = 0;
+  for (; q0 + qt <= nq; q0 += qt) {
+    const float* q[qt];
+    for (std::size_t a = 0; a < qt; ++a) q[a] = queries + (q0 + a) * dim;
+    std::size_t r0 = 0;
+    for (; r0 + rt <= n; r0 += rt) {
+      const float* r[rt];
+      for (std::size_t b = 0; b < rt; ++b) r[b] = rows + (r0 + b) * dim;
+      detail::dot_tile<Arch, qt, rt>(q, r, dim, out + q0 * ldo + r0, ldo);
+    }
+    for (; r0 < n; ++r0)
+      for (std::size_t a = 0; a < qt; ++a) out[(q0 + a) * ldo + r0] = detail::dot<Arch>(q[a], rows + r0 * dim, dim);
+  }
+  // Remaining queries (fewer than a tile): one query against four rows at a time.
+  for (; q0 < nq; ++q0) {
+    const float* q[1] = {queries + q0 * dim};
+    std::size_t r0 = 0;
+    for (; r0 + rt <= n; r0 += rt) {
+      const float* r[rt];
+      for (std::size_t b = 0; b < rt; ++b) r[b] = rows + (r0 + b) * dim;
+      detail::dot_tile<Arch, 1, rt>(q, r, dim, out + q0 * ldo + r0, ldo);
+    }
+    for (; r0 < n; ++r0) out[q0 * ldo + r0] = detail::dot<Arch>(q[0], rows + r0 * dim, dim);
+  }
+}
+
+template <class Arch>
+float hnsw_ip_distance(const void* a, const void* b, const void* dim) noexcept {
+  return 1.0f - detail::dot<Arch>(static_cast<const float*>(a), static_cast<const float*>(b),
+                                   *static_cast<const std::size_t*>(dim));
+}
+
+template <class Arch>
+float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept {
+  return detail::l2sq<Arch>(static_cast<const float*>(a), static_cast<const float*>(b),
+                            *static_cast<const std::size_t*>(dim));
+}
+
 #define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                       \
   template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept; \
   template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)        \
       const noexcept;                                                                                            \
   template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;               \
   template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, const std::uint8_t*,   \
-                                                  std::size_t, std::size_t*, std::size_t) const noexcept;
+                                                  std::size_t, std::size_t*, std::size_t) const noexcept;         \
+  template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,           \
+                                            std::size_t, float*, std::size_t) const noexcept;                    \
+  template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
+  template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 }  // namespace ragtune::simd::kernels

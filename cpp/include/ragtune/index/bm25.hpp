@@ -1,0 +1,85 @@
+#pragma once
+/// @file
+/// @brief BM25 over slots, Lucene variant (bm25s's default): idf = ln(1 + (N - df + 0.5) / (df + 0.5)),
+///        term score = idf * tf / (tf + k1 * (1 - b + b * dl / avgdl)). Documents can be replaced
+///        and removed; N, df and avgdl always describe the live documents.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ragtune/index/bitset.hpp"
+#include "ragtune/index/vector_index.hpp"
+
+namespace ragtune::index {
+
+struct bm25_params {
+  float k1 = 1.5f;
+  float b = 0.75f;
+};
+
+/// @brief An inverted index with BM25 scoring. Thread-safe like vector_index.
+class bm25_index {
+ public:
+  /// @throws std::invalid_argument for k1 < 0 or b outside [0, 1].
+  explicit bm25_index(bm25_params params = {}, std::vector<std::string> stopwords = {});
+
+  const bm25_params& params() const noexcept { return params_; }
+  std::size_t size() const;
+  std::size_t vocabulary_size() const;
+
+  /// @brief Tokenises (text::tokenize_words) and indexes each text at its slot, replacing the slot's content.
+  void put(const std::vector<std::string_view>& texts, const std::int64_t* slots, int threads);
+  /// @brief Indexes pre-tokenised documents (tokens used as given).
+  void put_tokens(const std::vector<std::vector<std::string>>& documents, const std::int64_t* slots);
+  void remove(const std::int64_t* slots, std::size_t n);
+
+  /// @brief The tokens put() would index for @p text (stopwords removed).
+  std::vector<std::string> tokenize(std::string_view text) const;
+
+  /// @brief The k best live slots per query (text queries are tokenised like documents).
+  search_results search(const std::vector<std::string_view>& queries, std::size_t k, const bitset* filter,
+                        int threads) const;
+  search_results search_tokens(const std::vector<std::vector<std::string>>& queries, std::size_t k,
+                               const bitset* filter, int threads) const;
+
+  void save(const std::string& path) const;
+  /// @throws std::runtime_error naming the problem for a truncated, corrupted or foreign file.
+  static std::unique_ptr<bm25_index> load(const std::string& path);
+
+ private:
+  struct posting {
+    std::uint32_t slot;
+    std::uint32_t tf;
+    std::uint32_t generation;  // the slot's generation when indexed; older ones are stale
+  };
+  void put_locked(const std::vector<std::pair<std::string, std::uint32_t>>& counts, std::uint32_t length,
+                  std::size_t slot);
+  void remove_locked(std::size_t slot);
+  void compact_locked();
+  search_results search_ids(const std::vector<std::vector<std::uint32_t>>& queries, std::size_t k,
+                            const bitset* filter, int threads) const;
+
+  bm25_params params_;
+  std::unordered_set<std::string> stopwords_;
+  std::unordered_map<std::string, std::uint32_t> vocabulary_;
+  std::vector<std::string> terms_;                     // term id -> term
+  std::vector<std::vector<posting>> postings_;         // term id -> postings (may hold stale slots)
+  std::vector<std::uint32_t> document_frequency_;      // term id -> live documents containing it
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> document_terms_;  // slot -> (term, tf) live
+  std::vector<std::uint32_t> length_;                  // slot -> token count
+  std::vector<std::uint32_t> generation_;              // slot -> bumped on each replace, to spot stale postings
+  bitset alive_;
+  std::size_t live_ = 0;
+  std::uint64_t total_length_ = 0;
+  std::size_t stale_postings_ = 0;
+  mutable std::shared_mutex mutex_;
+};
+
+}  // namespace ragtune::index

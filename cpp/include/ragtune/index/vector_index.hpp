@@ -1,0 +1,112 @@
+#pragma once
+/// @file
+/// @brief Vectors by slot with exact (SIMD, blocked, parallel) and HNSW (hnswlib with
+///        ragtune's kernels) search, filters on a slot bitset, and binary persistence.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "ragtune/index/bitset.hpp"
+
+namespace ragtune::index {
+
+/// @brief How vectors compare. Cosine stores normalised vectors and searches by inner product.
+enum class metric { cosine, inner_product, l2 };
+
+/// @brief HNSW graph parameters (hnswlib's meaning).
+struct hnsw_params {
+  std::size_t m = 16;
+  std::size_t ef_construction = 200;
+  std::size_t ef_search = 64;
+  std::size_t seed = 100;
+  /// Below this many vectors no graph is built: exact search is cheaper.
+  std::size_t min_graph_size = 4096;
+};
+
+/// @brief Which search to run; automatic picks exact for small collections and selective filters.
+enum class search_mode { automatic, exact, graph };
+
+/// @brief Results of a batch search: nq rows of k (score, slot); missing hits have slot -1.
+///        Scores: higher is closer (dot product, or minus the squared L2 distance).
+struct search_results {
+  std::size_t queries = 0;
+  std::size_t k = 0;
+  std::vector<float> scores;
+  std::vector<std::int64_t> slots;
+};
+
+/// @brief Thread-safe: searches share a lock; put/remove/load take it exclusively.
+class vector_index {
+ public:
+  /// @throws std::invalid_argument for dim == 0 or dim > 65536.
+  vector_index(std::size_t dim, metric kind, hnsw_params params = {});
+  ~vector_index();
+  vector_index(const vector_index&) = delete;
+  vector_index& operator=(const vector_index&) = delete;
+
+  std::size_t dim() const noexcept { return dim_; }
+  metric kind() const noexcept { return metric_; }
+  const hnsw_params& params() const noexcept { return params_; }
+  /// @brief Number of live vectors.
+  std::size_t size() const;
+  /// @brief Slots allocated (live or free); slots are numbered below this.
+  std::size_t slot_count() const;
+  bool has_graph() const;
+
+  /// @brief Stores @p n vectors (row-major, dim floats each) into the given slots, replacing
+  ///        what a slot held. Vectors must be finite (checked by the caller).
+  void put(const float* vectors, const std::int64_t* slots, std::size_t n, int threads);
+  /// @brief Frees slots; freeing a free slot does nothing.
+  void remove(const std::int64_t* slots, std::size_t n);
+  /// @brief Copies the stored vectors of live slots into @p out (n x dim).
+  /// @throws std::out_of_range for a slot that holds no vector.
+  void get(const std::int64_t* slots, std::size_t n, float* out) const;
+
+  /// @brief The k best live slots for each query (allowed by @p filter when given).
+  search_results search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter, search_mode mode,
+                        std::size_t ef, int threads) const;
+
+  /// @brief Builds the HNSW graph over all live vectors now (otherwise built once the
+  ///        collection reaches min_graph_size).
+  void build_graph(int threads);
+
+  /// @brief Writes vectors (and the graph, if any) to these files, fsynced.
+  void save(const std::string& vectors_path, const std::string& graph_path) const;
+  /// @brief Reads what save() wrote, validating every size and graph link first.
+  /// @throws std::runtime_error naming the problem for a truncated, corrupted or foreign file.
+  static std::unique_ptr<vector_index> load(const std::string& vectors_path, const std::string& graph_path,
+                                            hnsw_params params);
+
+ private:
+  struct graph;
+  void ensure_capacity(std::size_t slots);
+  void add_to_graph(const std::int64_t* slots, std::size_t n, int threads);
+  void build_graph_locked(int threads);
+  search_results exact(const float* queries, std::size_t nq, std::size_t k, const bitset* filter, int threads) const;
+  search_results exact_gather(const float* queries, std::size_t nq, std::size_t k, const bitset& allowed,
+                              int threads) const;
+  search_results graph_search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
+                              std::size_t ef, int threads) const;
+  std::vector<float> squared_norms(const float* queries, std::size_t nq) const;
+  const float* row(std::size_t slot) const noexcept { return vectors_.data() + slot * dim_; }
+  // Higher is closer: the dot product, or minus the squared distance for L2.
+  float score(float dot, std::size_t slot, float query_norm) const noexcept {
+    return metric_ == metric::l2 ? -(norms_[slot] - 2 * dot + query_norm) : dot;
+  }
+
+  std::size_t dim_;
+  metric metric_;
+  hnsw_params params_;
+  std::vector<float> vectors_;  // slot-major
+  std::vector<float> norms_;    // squared norm of each slot's vector (for L2 through dot products)
+  bitset alive_;
+  std::size_t live_ = 0;
+  std::unique_ptr<graph> graph_;
+  mutable std::shared_mutex mutex_;
+};
+
+}  // namespace ragtune::index

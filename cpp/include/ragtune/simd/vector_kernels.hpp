@@ -1,0 +1,20 @@
+#pragma once
+/// @file
+/// @brief Float kernels behind vector search, dispatched to the active ISA.
+
+#include <cstddef>
+
+namespace ragtune::simd {
+
+/// @brief out[q * ldo + i] = dot(queries[q], rows[i]) for q < nq, i < n; vectors have @p dim floats.
+///        Register-blocked 4 queries x 4 rows.
+void dot_block(const float* queries, std::size_t nq, const float* rows, std::size_t n, std::size_t dim, float* out,
+               std::size_t ldo) noexcept;
+
+/// @brief A distance in hnswlib's DISTFUNC form: (a, b, pointer to the dimension as size_t).
+using distance_function = float (*)(const void*, const void*, const void*);
+
+/// @brief The active ISA's distance: 1 - dot(a, b) when @p inner_product, else squared L2.
+distance_function hnsw_distance(bool inner_product) noexcept;
+
+}  // namespace ragtune::simd

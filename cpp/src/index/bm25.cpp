@@ -1,0 +1,309 @@
+#include "ragtune/index/bm25.hpp"
+
+#include <tbb/enumerable_thread_specific.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+
+#include <unistd.h>
+
+#include "ragtune/text/word_tokenizer.hpp"
+#include "ragtune/util/parallel.hpp"
+#include "top_k.hpp"
+
+namespace ragtune::index {
+namespace {
+
+constexpr char bm25_magic[8] = {'R', 'A', 'G', 'T', 'B', 'M', '2', '5'};
+constexpr std::uint64_t max_slots = std::numeric_limits<std::uint32_t>::max();
+
+search_results no_results(std::size_t nq, std::size_t k) {
+  search_results r;
+  r.queries = nq;
+  r.k = k;
+  r.scores.assign(nq * k, -std::numeric_limits<float>::infinity());
+  r.slots.assign(nq * k, -1);
+  return r;
+}
+
+}  // namespace
+
+bm25_index::bm25_index(bm25_params params, std::vector<std::string> stopwords)
+    : params_(params), stopwords_(stopwords.begin(), stopwords.end()) {
+  if (!(params_.k1 >= 0) || !std::isfinite(params_.k1)) throw std::invalid_argument("k1 must be a number >= 0");
+  if (!(params_.b >= 0 && params_.b <= 1)) throw std::invalid_argument("b must be between 0 and 1");
+}
+
+std::size_t bm25_index::size() const {
+  std::shared_lock lock(mutex_);
+  return live_;
+}
+
+std::size_t bm25_index::vocabulary_size() const {
+  std::shared_lock lock(mutex_);
+  return terms_.size();
+}
+
+std::vector<std::string> bm25_index::tokenize(std::string_view text) const {
+  std::vector<std::string> tokens;
+  text::tokenize_words(text, tokens);
+  if (!stopwords_.empty())
+    tokens.erase(std::remove_if(tokens.begin(), tokens.end(), [&](const std::string& t) { return stopwords_.count(t); }),
+                 tokens.end());
+  return tokens;
+}
+
+void bm25_index::put(const std::vector<std::string_view>& texts, const std::int64_t* slots, int threads) {
+  // Tokenising is the expensive part and needs no lock.
+  std::vector<std::vector<std::string>> tokens(texts.size());
+  ragtune::util::parallel_for_each(texts.size(), threads, [&](std::size_t i) { tokens[i] = tokenize(texts[i]); });
+  put_tokens(tokens, slots);
+}
+
+void bm25_index::put_tokens(const std::vector<std::vector<std::string>>& documents, const std::int64_t* slots) {
+  std::unique_lock lock(mutex_);
+  for (std::size_t i = 0; i < documents.size(); ++i) {
+    if (slots[i] < 0 || static_cast<std::uint64_t>(slots[i]) >= max_slots)
+      throw std::invalid_argument("slot numbers must be in [0, 2^32 - 1)");
+    std::vector<std::string> tokens = documents[i];
+    std::sort(tokens.begin(), tokens.end());
+    std::vector<std::pair<std::string, std::uint32_t>> counts;
+    for (std::size_t a = 0; a < tokens.size();) {
+      std::size_t z = a;
+      while (z < tokens.size() && tokens[z] == tokens[a]) ++z;
+      counts.emplace_back(tokens[a], static_cast<std::uint32_t>(z - a));
+      a = z;
+    }
+    put_locked(counts, static_cast<std::uint32_t>(tokens.size()), static_cast<std::size_t>(slots[i]));
+  }
+  if (stale_postings_ > 1024 && stale_postings_ > total_length_) compact_locked();
+}
+
+void bm25_index::put_locked(const std::vector<std::pair<std::string, std::uint32_t>>& counts, std::uint32_t length,
+                            std::size_t slot) {
+  if (slot >= alive_.size()) {
+    const std::size_t size = std::max(slot + 1, alive_.size() * 2);
+    alive_.resize(size);
+    length_.resize(size, 0);
+    generation_.resize(size, 0);
+    document_terms_.resize(size);
+  }
+  remove_locked(slot);
+  ++generation_[slot];
+  for (const auto& [token, tf] : counts) {
+    auto [it, inserted] = vocabulary_.try_emplace(token, static_cast<std::uint32_t>(terms_.size()));
+    if (inserted) {
+      terms_.push_back(token);
+      postings_.emplace_back();
+      document_frequency_.push_back(0);
+    }
+    const std::uint32_t term = it->second;
+    postings_[term].push_back({static_cast<std::uint32_t>(slot), tf, generation_[slot]});
+    ++document_frequency_[term];
+    document_terms_[slot].emplace_back(term, tf);
+  }
+  length_[slot] = length;
+  total_length_ += length;
+  alive_.set(slot);
+  ++live_;
+}
+
+void bm25_index::remove(const std::int64_t* slots, std::size_t n) {
+  std::unique_lock lock(mutex_);
+  for (std::size_t i = 0; i < n; ++i)
+    if (slots[i] >= 0) remove_locked(static_cast<std::size_t>(slots[i]));
+  if (stale_postings_ > 1024 && stale_postings_ > total_length_) compact_locked();
+}
+
+void bm25_index::remove_locked(std::size_t slot) {
+  if (!alive_.test(slot)) return;
+  // Postings stay in place until compaction; the generation marks them stale.
+  for (const auto& [term, tf] : document_terms_[slot]) --document_frequency_[term];
+  stale_postings_ += document_terms_[slot].size();
+  document_terms_[slot].clear();
+  total_length_ -= length_[slot];
+  length_[slot] = 0;
+  ++generation_[slot];
+  alive_.reset(slot);
+  --live_;
+}
+
+void bm25_index::compact_locked() {
+  for (auto& list : postings_)
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const posting& p) { return !alive_.test(p.slot) || generation_[p.slot] != p.generation; }),
+               list.end());
+  stale_postings_ = 0;
+}
+
+search_results bm25_index::search(const std::vector<std::string_view>& queries, std::size_t k, const bitset* filter,
+                                  int threads) const {
+  std::vector<std::vector<std::string>> tokens(queries.size());
+  for (std::size_t i = 0; i < queries.size(); ++i) tokens[i] = tokenize(queries[i]);
+  return search_tokens(tokens, k, filter, threads);
+}
+
+search_results bm25_index::search_tokens(const std::vector<std::vector<std::string>>& queries, std::size_t k,
+                                         const bitset* filter, int threads) const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::vector<std::uint32_t>> ids(queries.size());
+  for (std::size_t q = 0; q < queries.size(); ++q)
+    for (const auto& token : queries[q]) {
+      const auto found = vocabulary_.find(token);
+      if (found != vocabulary_.end()) ids[q].push_back(found->second);  // repeated terms count again, as in bm25s
+    }
+  return search_ids(ids, k, filter, threads);
+}
+
+search_results bm25_index::search_ids(const std::vector<std::vector<std::uint32_t>>& queries, std::size_t k,
+                                      const bitset* filter, int threads) const {
+  const std::size_t nq = queries.size();
+  search_results r = no_results(nq, k);
+  if (live_ == 0 || k == 0) return r;
+  const double n = static_cast<double>(live_);
+  const float average_length = static_cast<float>(static_cast<double>(total_length_) / n);
+  const float k1 = params_.k1;
+  const float b = params_.b;
+  struct scratch {
+    std::vector<float> scores;
+    std::vector<std::uint32_t> touched;
+  };
+  tbb::enumerable_thread_specific<scratch> locals([&] { return scratch{std::vector<float>(alive_.size(), 0.0f), {}}; });
+  ragtune::util::parallel_for_each(nq, threads, [&](std::size_t q) {
+    scratch& local = locals.local();
+    for (std::uint32_t term : queries[q]) {
+      const double df = document_frequency_[term];
+      if (df == 0) continue;
+      const float idf = static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
+      for (const posting& p : postings_[term]) {
+        if (generation_[p.slot] != p.generation || !alive_.test(p.slot)) continue;
+        if (filter && !filter->test(p.slot)) continue;
+        const float tf = static_cast<float>(p.tf);
+        const float norm = k1 * (1 - b + b * static_cast<float>(length_[p.slot]) / average_length);
+        if (local.scores[p.slot] == 0.0f) local.touched.push_back(p.slot);
+        local.scores[p.slot] += idf * tf / (tf + norm);
+      }
+    }
+    top_k best(k);
+    for (std::uint32_t slot : local.touched) {
+      if (local.scores[slot] > 0.0f) best.push(local.scores[slot], slot);
+      local.scores[slot] = 0.0f;
+    }
+    local.touched.clear();
+    const auto sorted = best.sorted();
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+      r.scores[q * k + i] = sorted[i].score;
+      r.slots[q * k + i] = sorted[i].slot;
+    }
+  });
+  return r;
+}
+
+// File: magic, u64 version, f32 k1, f32 b, u64 stopword count + (u32 length, bytes)...,
+// u64 slot count, then per live slot: u32 slot, u32 token count, u32 distinct terms,
+// (u32 term length, bytes, u32 tf)... Only live content is written; loading re-indexes it.
+void bm25_index::save(const std::string& path) const {
+  std::shared_lock lock(mutex_);
+  std::string out(bm25_magic, sizeof(bm25_magic));
+  auto put_u32 = [&](std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  auto put_u64 = [&](std::uint64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
+  auto put_str = [&](const std::string& s) {
+    put_u32(static_cast<std::uint32_t>(s.size()));
+    out += s;
+  };
+  put_u64(1);
+  out.append(reinterpret_cast<const char*>(&params_.k1), sizeof(float));
+  out.append(reinterpret_cast<const char*>(&params_.b), sizeof(float));
+  put_u64(stopwords_.size());
+  std::vector<std::string> stops(stopwords_.begin(), stopwords_.end());
+  std::sort(stops.begin(), stops.end());
+  for (const auto& s : stops) put_str(s);
+  put_u64(live_);
+  alive_.for_each([&](std::size_t slot) {
+    put_u32(static_cast<std::uint32_t>(slot));
+    put_u32(length_[slot]);
+    put_u32(static_cast<std::uint32_t>(document_terms_[slot].size()));
+    for (const auto& [term, tf] : document_terms_[slot]) {
+      put_str(terms_[term]);
+      put_u32(tf);
+    }
+  });
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) throw std::runtime_error("cannot create " + path);
+  const bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size() && std::fflush(f) == 0 &&
+                  ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) throw std::runtime_error("could not write " + path + " (disk full?)");
+}
+
+std::unique_ptr<bm25_index> bm25_index::load(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) throw std::runtime_error("cannot open " + path);
+  std::string data;
+  char buffer[65536];
+  for (std::size_t got; (got = std::fread(buffer, 1, sizeof(buffer), f)) > 0;) data.append(buffer, got);
+  std::fclose(f);
+  std::size_t at = 0;
+  auto bad = [&](const std::string& what) { return std::runtime_error(path + " is not a valid ragtune BM25 file: " + what); };
+  auto take = [&](void* dst, std::size_t n) {
+    if (n > data.size() - at) throw bad("truncated");
+    std::memcpy(dst, data.data() + at, n);
+    at += n;
+  };
+  auto u32 = [&] { std::uint32_t v; take(&v, 4); return v; };
+  auto u64 = [&] { std::uint64_t v; take(&v, 8); return v; };
+  auto str = [&] {
+    const std::uint32_t n = u32();
+    if (n > data.size() - at) throw bad("truncated string");
+    std::string s = data.substr(at, n);
+    at += n;
+    return s;
+  };
+  char magic[8];
+  take(magic, 8);
+  if (std::memcmp(magic, bm25_magic, 8) != 0) throw bad("wrong magic bytes");
+  if (u64() != 1) throw bad("unsupported version");
+  bm25_params params;
+  take(&params.k1, 4);
+  take(&params.b, 4);
+  const std::uint64_t stop_count = u64();
+  if (stop_count > data.size()) throw bad("stopword count out of range");
+  std::vector<std::string> stops;
+  for (std::uint64_t i = 0; i < stop_count; ++i) stops.push_back(str());
+  std::unique_ptr<bm25_index> index;
+  try {
+    index = std::make_unique<bm25_index>(params, std::move(stops));
+  } catch (const std::invalid_argument& e) {
+    throw bad(e.what());
+  }
+  const std::uint64_t documents = u64();
+  if (documents > data.size()) throw bad("document count out of range");
+  std::unique_lock lock(index->mutex_);
+  for (std::uint64_t d = 0; d < documents; ++d) {
+    const std::uint32_t slot = u32();
+    const std::uint32_t length = u32();
+    const std::uint32_t distinct = u32();
+    if (slot >= max_slots || index->alive_.test(slot)) throw bad("a slot is out of range or repeated");
+    if (distinct > data.size() - at) throw bad("term count out of range");
+    std::vector<std::pair<std::string, std::uint32_t>> counts;
+    std::uint64_t total = 0;
+    for (std::uint32_t t = 0; t < distinct; ++t) {
+      std::string term = str();
+      const std::uint32_t tf = u32();
+      total += tf;
+      if (tf == 0 || total > length) throw bad("term frequencies exceed the document length");
+      counts.emplace_back(std::move(term), tf);
+    }
+    if (total != length) throw bad("term frequencies do not add up to the document length");
+    index->put_locked(counts, length, slot);
+  }
+  if (at != data.size()) throw bad("trailing bytes");
+  return index;
+}
+
+}  // namespace ragtune::index

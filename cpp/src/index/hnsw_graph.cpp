@@ -1,0 +1,221 @@
+#include "hnsw_graph.hpp"
+
+#include <hnswlib/hnswlib.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+
+#include "ragtune/simd/vector_kernels.hpp"
+#include "ragtune/util/parallel.hpp"
+
+namespace ragtune::index {
+namespace {
+
+// hnswlib's metric hook, answered by ragtune's kernels for the active ISA.
+class kernel_space : public hnswlib::SpaceInterface<float> {
+ public:
+  kernel_space(std::size_t dim, bool inner_product) : dim_(dim), distance_(simd::hnsw_distance(inner_product)) {}
+  std::size_t get_data_size() override { return dim_ * sizeof(float); }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
+  void* get_dist_func_param() override { return &dim_; }
+
+ private:
+  std::size_t dim_;
+  hnswlib::DISTFUNC<float> distance_;
+};
+
+// Only slots in the bitset may be returned.
+class bitset_filter : public hnswlib::BaseFilterFunctor {
+ public:
+  explicit bitset_filter(const bitset& allowed) : allowed_(allowed) {}
+  bool operator()(hnswlib::labeltype label) override { return allowed_.test(static_cast<std::size_t>(label)); }
+
+ private:
+  const bitset& allowed_;
+};
+
+using graph_type = hnswlib::HierarchicalNSW<float>;
+using tableint = hnswlib::tableint;
+
+template <class T>
+T read_pod(const std::vector<char>& file, std::size_t& at) {
+  if (at + sizeof(T) > file.size()) throw std::runtime_error("HNSW graph file is truncated");
+  T value;
+  std::memcpy(&value, file.data() + at, sizeof(T));
+  at += sizeof(T);
+  return value;
+}
+
+// Checks a graph file as hnswlib 0.8.0 writes it, so that hnswlib (which trusts
+// its input) never reads out of bounds: header consistent with the dimension,
+// the file length exact, every level count within M, every link to an element
+// that exists, every label a slot.
+void validate_graph_file(const std::vector<char>& file, std::size_t dim, std::size_t slot_count) {
+  std::size_t at = 0;
+  const auto offset_level0 = read_pod<std::size_t>(file, at);
+  read_pod<std::size_t>(file, at);  // max_elements: replaced by the caller's capacity
+  const auto count = read_pod<std::size_t>(file, at);
+  const auto size_per_element = read_pod<std::size_t>(file, at);
+  const auto label_offset = read_pod<std::size_t>(file, at);
+  const auto offset_data = read_pod<std::size_t>(file, at);
+  const auto max_level = read_pod<int>(file, at);
+  const auto entry_point = read_pod<tableint>(file, at);
+  const auto max_m = read_pod<std::size_t>(file, at);
+  const auto max_m0 = read_pod<std::size_t>(file, at);
+  const auto m = read_pod<std::size_t>(file, at);
+  const auto mult = read_pod<double>(file, at);
+  read_pod<std::size_t>(file, at);  // ef_construction
+  auto bad = [](const std::string& what) { throw std::runtime_error("HNSW graph file is corrupted: " + what); };
+  if (offset_level0 != 0) bad("level-0 offset is not 0");
+  if (m == 0 || m > 4096 || max_m != m || max_m0 != 2 * m) bad("M out of range");
+  const std::size_t links0 = max_m0 * sizeof(tableint) + sizeof(unsigned int);
+  const std::size_t links = max_m * sizeof(tableint) + sizeof(unsigned int);
+  if (offset_data != links0 || label_offset != links0 + dim * sizeof(float) ||
+      size_per_element != label_offset + sizeof(hnswlib::labeltype))
+    bad("element layout does not match the dimension");
+  if (count > slot_count) bad("more elements than slots");
+  if (max_level < 0 || max_level > 64 || !(mult > 0) || !std::isfinite(mult)) bad("level parameters out of range");
+  if (count > 0 && entry_point >= count) bad("entry point out of range");
+  if (count > (file.size() - at) / size_per_element) bad("truncated level-0 data");
+  const std::size_t level0_start = at;
+  auto check_list = [&](const char* list, std::size_t limit) {
+    unsigned int header;
+    std::memcpy(&header, list, sizeof(header));
+    const std::size_t n = header & 0xFFFF;  // the low 16 bits count links; byte 2 is the delete mark
+    if (n > limit) bad("a node has more links than M allows");
+    for (std::size_t i = 0; i < n; ++i) {
+      tableint neighbour;
+      std::memcpy(&neighbour, list + sizeof(unsigned int) + i * sizeof(tableint), sizeof(neighbour));
+      if (neighbour >= count) bad("a link points past the last element");
+    }
+  };
+  for (std::size_t i = 0; i < count; ++i) {
+    const char* element = file.data() + level0_start + i * size_per_element;
+    check_list(element, max_m0);
+    hnswlib::labeltype label;
+    std::memcpy(&label, element + label_offset, sizeof(label));
+    if (label >= slot_count) bad("a label is not a slot");
+  }
+  at = level0_start + count * size_per_element;
+  int highest = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto size = read_pod<unsigned int>(file, at);
+    if (size % links != 0) bad("an upper-level list has a partial entry");
+    const std::size_t levels = size / links;
+    if (levels > static_cast<std::size_t>(max_level)) bad("an element is above the top level");
+    if (size > file.size() - at) bad("truncated upper-level links");
+    for (std::size_t level = 0; level < levels; ++level) check_list(file.data() + at + level * links, max_m);
+    if (i == entry_point) highest = static_cast<int>(levels);
+    at += size;
+  }
+  if (at != file.size()) bad("trailing bytes after the last element");
+  if (count > 0 && highest != max_level) bad("the entry point is not on the top level");
+}
+
+}  // namespace
+
+struct hnsw_graph::impl {
+  impl(std::size_t dim, bool inner_product) : space(dim, inner_product) {}
+  kernel_space space;
+  std::unique_ptr<graph_type> graph;
+};
+
+hnsw_graph::hnsw_graph(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+
+hnsw_graph::hnsw_graph(std::size_t dim, bool inner_product, std::size_t capacity, std::size_t m,
+                       std::size_t ef_construction, std::size_t seed)
+    : impl_(std::make_unique<impl>(dim, inner_product)) {
+  impl_->graph = std::make_unique<graph_type>(&impl_->space, std::max<std::size_t>(capacity, 1), m, ef_construction,
+                                              seed, /*allow_replace_deleted=*/false);
+}
+
+hnsw_graph::~hnsw_graph() = default;
+
+std::size_t hnsw_graph::capacity() const { return impl_->graph->max_elements_; }
+std::size_t hnsw_graph::element_count() const { return impl_->graph->cur_element_count; }
+
+void hnsw_graph::put(const float* const* vectors, const std::int64_t* slots, std::size_t n, int threads) {
+  graph_type& g = *impl_->graph;
+  // Grow before adding: resizeIndex must not run alongside insertions.
+  const std::size_t needed = g.cur_element_count + n;
+  if (needed > g.max_elements_) g.resizeIndex(std::max(needed, 2 * g.max_elements_));
+  // An existing label (a reused or overwritten slot) is un-deleted and updated in place by hnswlib.
+  ragtune::util::parallel_for_each(n, threads, [&](std::size_t i) {
+    g.addPoint(vectors[i], static_cast<hnswlib::labeltype>(slots[i]));
+  });
+}
+
+void hnsw_graph::remove(std::int64_t slot) {
+  graph_type& g = *impl_->graph;
+  const auto found = g.label_lookup_.find(static_cast<hnswlib::labeltype>(slot));
+  if (found != g.label_lookup_.end() && !g.isMarkedDeleted(found->second))
+    g.markDelete(static_cast<hnswlib::labeltype>(slot));
+}
+
+std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, std::size_t ef,
+                                            const bitset* allowed) const {
+  const graph_type& g = *impl_->graph;
+  std::vector<scored_slot> out;
+  if (g.cur_element_count == 0 || k == 0) return out;
+  // Greedy descent through the upper levels, then a best-first search of level 0
+  // with this query's ef (hnswlib's searchKnn uses one shared ef for all threads).
+  tableint current = g.enterpoint_node_;
+  float distance = g.fstdistfunc_(query, g.getDataByInternalId(current), g.dist_func_param_);
+  for (int level = g.maxlevel_; level > 0; --level) {
+    for (bool moved = true; moved;) {
+      moved = false;
+      unsigned int* list = g.get_linklist(current, level);
+      const int size = g.getListCount(list);
+      const tableint* neighbours = reinterpret_cast<const tableint*>(list + 1);
+      for (int i = 0; i < size; ++i) {
+        const float d = g.fstdistfunc_(query, g.getDataByInternalId(neighbours[i]), g.dist_func_param_);
+        if (d < distance) {
+          distance = d;
+          current = neighbours[i];
+          moved = true;
+        }
+      }
+    }
+  }
+  std::optional<bitset_filter> filter;
+  if (allowed) filter.emplace(*allowed);
+  hnswlib::BaseFilterFunctor* functor = filter ? &*filter : nullptr;
+  auto top = (g.num_deleted_ == 0 && functor == nullptr)
+                 ? g.searchBaseLayerST<true>(current, query, std::max(ef, k), nullptr)
+                 : g.searchBaseLayerST<false>(current, query, std::max(ef, k), functor);
+  while (top.size() > k) top.pop();
+  out.resize(top.size());
+  for (std::size_t i = top.size(); i-- > 0;) {
+    out[i] = {top.top().first, static_cast<std::int64_t>(g.getExternalLabel(top.top().second))};
+    top.pop();
+  }
+  return out;
+}
+
+void hnsw_graph::save(const std::string& path) const {
+  impl_->graph->saveIndex(path);
+  // hnswlib does not check its writes: confirm the file is complete.
+  std::ifstream check(path, std::ios::binary | std::ios::ate);
+  if (!check || static_cast<std::size_t>(check.tellg()) != impl_->graph->indexFileSize())
+    throw std::runtime_error("could not write the HNSW graph to " + path + " (disk full?)");
+}
+
+std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, std::size_t dim, bool inner_product,
+                                             std::size_t slot_count) {
+  std::ifstream input(path, std::ios::binary | std::ios::ate);
+  if (!input) throw std::runtime_error("cannot open HNSW graph file " + path);
+  const auto size = static_cast<std::size_t>(input.tellg());
+  std::vector<char> file(size);
+  input.seekg(0);
+  if (!input.read(file.data(), static_cast<std::streamsize>(size))) throw std::runtime_error("cannot read " + path);
+  validate_graph_file(file, dim, slot_count);
+  auto state = std::make_unique<impl>(dim, inner_product);
+  state->graph = std::make_unique<graph_type>(&state->space);
+  state->graph->loadIndex(path, &state->space, std::max<std::size_t>(slot_count, 1));
+  return std::unique_ptr<hnsw_graph>(new hnsw_graph(std::move(state)));
+}
+
+}  // namespace ragtune::index

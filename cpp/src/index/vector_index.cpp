@@ -1,0 +1,394 @@
+#include "ragtune/index/vector_index.hpp"
+
+#include <tbb/enumerable_thread_specific.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+
+#include <unistd.h>
+
+#include "hnsw_graph.hpp"
+#include "ragtune/simd/vector_kernels.hpp"
+#include "ragtune/util/parallel.hpp"
+#include "top_k.hpp"
+
+namespace ragtune::index {
+
+struct vector_index::graph {
+  std::unique_ptr<hnsw_graph> hnsw;
+};
+
+namespace {
+
+constexpr char vectors_magic[8] = {'R', 'A', 'G', 'T', 'V', 'E', 'C', '1'};
+constexpr std::size_t max_dim = 65536;
+constexpr std::size_t rows_per_block = 1024;   // exact search: rows scored per tile pass
+constexpr std::size_t gathered_block = 256;    // exact search over a filter: rows gathered per pass
+constexpr std::size_t gather_limit = 32768;    // filters matching at most this many slots search exactly
+
+float norm_of(const float* v, std::size_t dim) {
+  float dot = 0;
+  simd::dot_block(v, 1, v, 1, dim, &dot, 1);
+  return std::sqrt(dot);
+}
+
+// Queries ready to compare: normalised for cosine (a zero query stays zero).
+std::vector<float> prepare_queries(const float* queries, std::size_t nq, std::size_t dim, metric kind) {
+  std::vector<float> out(queries, queries + nq * dim);
+  if (kind == metric::cosine) {
+    for (std::size_t q = 0; q < nq; ++q) {
+      const float norm = norm_of(out.data() + q * dim, dim);
+      if (norm > 0)
+        for (std::size_t j = 0; j < dim; ++j) out[q * dim + j] /= norm;
+    }
+  }
+  return out;
+}
+
+search_results empty_results(std::size_t nq, std::size_t k) {
+  search_results r;
+  r.queries = nq;
+  r.k = k;
+  r.scores.assign(nq * k, -std::numeric_limits<float>::infinity());
+  r.slots.assign(nq * k, -1);
+  return r;
+}
+
+void store(search_results& r, std::size_t q, const std::vector<scored_slot>& best) {
+  for (std::size_t i = 0; i < best.size() && i < r.k; ++i) {
+    r.scores[q * r.k + i] = best[i].score;
+    r.slots[q * r.k + i] = best[i].slot;
+  }
+}
+
+// Writes all of `size` bytes or throws, naming the file.
+void write_all(std::FILE* f, const void* data, std::size_t size, const std::string& path) {
+  if (size > 0 && std::fwrite(data, 1, size, f) != size) throw std::runtime_error("could not write " + path);
+}
+
+void sync_and_close(std::FILE* f, const std::string& path) {
+  const bool ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+  std::fclose(f);
+  if (!ok) throw std::runtime_error("could not flush " + path + " to disk");
+}
+
+}  // namespace
+
+vector_index::vector_index(std::size_t dim, metric kind, hnsw_params params)
+    : dim_(dim), metric_(kind), params_(params) {
+  if (dim == 0 || dim > max_dim)
+    throw std::invalid_argument("dimension must be between 1 and " + std::to_string(max_dim) + ", got " +
+                                std::to_string(dim));
+  if (params_.m < 2 || params_.m > 2048) throw std::invalid_argument("M must be between 2 and 2048");
+  if (params_.ef_construction == 0) throw std::invalid_argument("ef_construction must be > 0");
+}
+
+vector_index::~vector_index() = default;
+
+std::size_t vector_index::size() const {
+  std::shared_lock lock(mutex_);
+  return live_;
+}
+
+std::size_t vector_index::slot_count() const {
+  std::shared_lock lock(mutex_);
+  return alive_.size();
+}
+
+bool vector_index::has_graph() const {
+  std::shared_lock lock(mutex_);
+  return graph_ != nullptr;
+}
+
+void vector_index::ensure_capacity(std::size_t slots) {
+  if (slots <= alive_.size()) return;
+  if (slots > std::numeric_limits<std::size_t>::max() / dim_ / sizeof(float))
+    throw std::length_error("too many slots for this dimension");
+  vectors_.resize(slots * dim_, 0.0f);
+  norms_.resize(slots, 0.0f);
+  alive_.resize(slots);
+}
+
+void vector_index::put(const float* vectors, const std::int64_t* slots, std::size_t n, int threads) {
+  std::unique_lock lock(mutex_);
+  std::int64_t highest = -1;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (slots[i] < 0) throw std::invalid_argument("slot numbers must be >= 0");
+    highest = std::max(highest, slots[i]);
+  }
+  if (highest >= 0) ensure_capacity(static_cast<std::size_t>(highest) + 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto slot = static_cast<std::size_t>(slots[i]);
+    float* target = vectors_.data() + slot * dim_;
+    std::memcpy(target, vectors + i * dim_, dim_ * sizeof(float));
+    if (metric_ == metric::cosine) {
+      const float norm = norm_of(target, dim_);
+      if (norm > 0)
+        for (std::size_t j = 0; j < dim_; ++j) target[j] /= norm;
+    }
+    const float norm = norm_of(target, dim_);
+    norms_[slot] = norm * norm;
+    if (!alive_.test(slot)) {
+      alive_.set(slot);
+      ++live_;
+    }
+  }
+  if (graph_) add_to_graph(slots, n, threads);
+  else if (live_ >= params_.min_graph_size) build_graph_locked(threads);
+}
+
+void vector_index::add_to_graph(const std::int64_t* slots, std::size_t n, int threads) {
+  std::vector<const float*> rows(n);
+  for (std::size_t i = 0; i < n; ++i) rows[i] = row(static_cast<std::size_t>(slots[i]));
+  graph_->hnsw->put(rows.data(), slots, n, threads);
+}
+
+void vector_index::remove(const std::int64_t* slots, std::size_t n) {
+  std::unique_lock lock(mutex_);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (slots[i] < 0 || !alive_.test(static_cast<std::size_t>(slots[i]))) continue;
+    alive_.reset(static_cast<std::size_t>(slots[i]));
+    --live_;
+    if (graph_) graph_->hnsw->remove(slots[i]);
+  }
+}
+
+void vector_index::get(const std::int64_t* slots, std::size_t n, float* out) const {
+  std::shared_lock lock(mutex_);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (slots[i] < 0 || !alive_.test(static_cast<std::size_t>(slots[i])))
+      throw std::out_of_range("slot " + std::to_string(slots[i]) + " holds no vector");
+    std::memcpy(out + i * dim_, row(static_cast<std::size_t>(slots[i])), dim_ * sizeof(float));
+  }
+}
+
+void vector_index::build_graph(int threads) {
+  std::unique_lock lock(mutex_);
+  build_graph_locked(threads);
+}
+
+void vector_index::build_graph_locked(int threads) {
+  auto fresh = std::make_unique<graph>();
+  fresh->hnsw = std::make_unique<hnsw_graph>(dim_, metric_ != metric::l2, std::max<std::size_t>(live_, 1), params_.m,
+                                             params_.ef_construction, params_.seed);
+  std::vector<std::int64_t> slots;
+  slots.reserve(live_);
+  alive_.for_each([&](std::size_t s) { slots.push_back(static_cast<std::int64_t>(s)); });
+  std::vector<const float*> rows(slots.size());
+  for (std::size_t i = 0; i < slots.size(); ++i) rows[i] = row(static_cast<std::size_t>(slots[i]));
+  fresh->hnsw->put(rows.data(), slots.data(), slots.size(), threads);
+  graph_ = std::move(fresh);
+}
+
+search_results vector_index::search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
+                                    search_mode mode, std::size_t ef, int threads) const {
+  std::shared_lock lock(mutex_);
+  if (k == 0 || nq == 0 || live_ == 0) return empty_results(nq, k);
+  const std::vector<float> prepared = prepare_queries(queries, nq, dim_, metric_);
+  if (filter != nullptr) {
+    // Only slots both allowed and alive can be returned.
+    bitset allowed = alive_;
+    allowed.intersect(*filter);
+    const std::size_t matches = allowed.count();
+    if (matches == 0) return empty_results(nq, k);
+    const bool exact_is_cheaper = matches <= gather_limit || graph_ == nullptr;
+    if (mode == search_mode::exact || (mode == search_mode::automatic && exact_is_cheaper) || !graph_)
+      return exact_gather(prepared.data(), nq, k, allowed, threads);
+    return graph_search(prepared.data(), nq, k, &allowed, ef, threads);
+  }
+  if (mode == search_mode::exact || !graph_) return exact(prepared.data(), nq, k, nullptr, threads);
+  return graph_search(prepared.data(), nq, k, nullptr, ef, threads);
+}
+
+std::vector<float> vector_index::squared_norms(const float* queries, std::size_t nq) const {
+  std::vector<float> out(nq, 0.0f);
+  if (metric_ == metric::l2)
+    for (std::size_t q = 0; q < nq; ++q) simd::dot_block(queries + q * dim_, 1, queries + q * dim_, 1, dim_, &out[q], 1);
+  return out;
+}
+
+search_results vector_index::exact(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
+                                   int threads) const {
+  const std::size_t slots = alive_.size();
+  const std::size_t blocks = (slots + rows_per_block - 1) / rows_per_block;
+  const std::vector<float> query_norms = squared_norms(queries, nq);
+  struct local_state {
+    std::vector<top_k> best;
+    std::vector<float> scores;
+  };
+  tbb::enumerable_thread_specific<local_state> locals([&] {
+    return local_state{std::vector<top_k>(nq, top_k(k)), std::vector<float>(nq * rows_per_block)};
+  });
+  ragtune::util::parallel_for_each(blocks, threads, [&](std::size_t b) {
+    local_state& local = locals.local();
+    const std::size_t first = b * rows_per_block;
+    const std::size_t count = std::min(rows_per_block, slots - first);
+    simd::dot_block(queries, nq, row(first), count, dim_, local.scores.data(), count);
+    for (std::size_t q = 0; q < nq; ++q) {
+      const float* s = local.scores.data() + q * count;
+      top_k& best = local.best[q];
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::size_t slot = first + i;
+        if (!alive_.test(slot) || (filter && !filter->test(slot))) continue;
+        const float value = score(s[i], slot, query_norms[q]);
+        if (best.admits(value)) best.push(value, static_cast<std::int64_t>(slot));
+      }
+    }
+  });
+  search_results r = empty_results(nq, k);
+  std::vector<top_k> merged(nq, top_k(k));
+  for (auto& local : locals)
+    for (std::size_t q = 0; q < nq; ++q) merged[q].merge(local.best[q]);
+  for (std::size_t q = 0; q < nq; ++q) store(r, q, merged[q].sorted());
+  return r;
+}
+
+search_results vector_index::exact_gather(const float* queries, std::size_t nq, std::size_t k, const bitset& allowed,
+                                          int threads) const {
+  std::vector<std::int64_t> candidates;
+  allowed.for_each([&](std::size_t s) { candidates.push_back(static_cast<std::int64_t>(s)); });
+  const std::vector<float> query_norms = squared_norms(queries, nq);
+  // Gathering copies the matching rows next to each other so the tiled kernel can run on them.
+  const std::size_t blocks = (candidates.size() + gathered_block - 1) / gathered_block;
+  struct local_state {
+    std::vector<top_k> best;
+    std::vector<float> rows;
+    std::vector<float> scores;
+  };
+  tbb::enumerable_thread_specific<local_state> locals([&] {
+    return local_state{std::vector<top_k>(nq, top_k(k)), std::vector<float>(gathered_block * dim_),
+                       std::vector<float>(nq * gathered_block)};
+  });
+  ragtune::util::parallel_for_each(blocks, threads, [&](std::size_t b) {
+    local_state& local = locals.local();
+    const std::size_t first = b * gathered_block;
+    const std::size_t count = std::min(gathered_block, candidates.size() - first);
+    for (std::size_t i = 0; i < count; ++i)
+      std::memcpy(local.rows.data() + i * dim_, row(static_cast<std::size_t>(candidates[first + i])),
+                  dim_ * sizeof(float));
+    simd::dot_block(queries, nq, local.rows.data(), count, dim_, local.scores.data(), count);
+    for (std::size_t q = 0; q < nq; ++q) {
+      for (std::size_t i = 0; i < count; ++i) {
+        const auto slot = static_cast<std::size_t>(candidates[first + i]);
+        local.best[q].push(score(local.scores[q * count + i], slot, query_norms[q]), candidates[first + i]);
+      }
+    }
+  });
+  search_results r = empty_results(nq, k);
+  std::vector<top_k> merged(nq, top_k(k));
+  for (auto& local : locals)
+    for (std::size_t q = 0; q < nq; ++q) merged[q].merge(local.best[q]);
+  for (std::size_t q = 0; q < nq; ++q) store(r, q, merged[q].sorted());
+  return r;
+}
+
+search_results vector_index::graph_search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
+                                          std::size_t ef, int threads) const {
+  search_results r = empty_results(nq, k);
+  const std::size_t available = filter ? filter->count() : live_;
+  const std::size_t expected = std::min(k, available);
+  const std::size_t effective_ef = std::max(ef == 0 ? params_.ef_search : ef, k);
+  ragtune::util::parallel_for_each(nq, threads, [&](std::size_t q) {
+    const float* query = queries + q * dim_;
+    std::vector<scored_slot> found = graph_->hnsw->search(query, k, effective_ef, filter);
+    // Keep only live slots (the graph marks deletions, but be strict), turn distances into scores.
+    std::vector<scored_slot> best;
+    best.reserve(found.size());
+    for (const auto& hit : found) {
+      if (!alive_.test(static_cast<std::size_t>(hit.slot))) continue;
+      const float score = metric_ == metric::l2 ? -hit.score : 1.0f - hit.score;
+      best.push_back({score, hit.slot});
+    }
+    if (best.size() < expected) {
+      // The graph could not reach enough allowed nodes (a tight filter, or
+      // deletions that cut it): answer this query exactly instead.
+      search_results fallback = filter ? exact_gather(query, 1, k, *filter, 1) : exact(query, 1, k, nullptr, 1);
+      for (std::size_t i = 0; i < k; ++i) {
+        r.scores[q * k + i] = fallback.scores[i];
+        r.slots[q * k + i] = fallback.slots[i];
+      }
+      return;
+    }
+    std::sort(best.begin(), best.end(), better);
+    store(r, q, best);
+  });
+  return r;
+}
+
+void vector_index::save(const std::string& vectors_path, const std::string& graph_path) const {
+  std::shared_lock lock(mutex_);
+  std::FILE* f = std::fopen(vectors_path.c_str(), "wb");
+  if (f == nullptr) throw std::runtime_error("cannot create " + vectors_path);
+  try {
+    const std::uint64_t header[5] = {1, dim_, static_cast<std::uint64_t>(metric_), alive_.size(), live_};
+    write_all(f, vectors_magic, sizeof(vectors_magic), vectors_path);
+    write_all(f, header, sizeof(header), vectors_path);
+    write_all(f, alive_.words().data(), alive_.words().size() * sizeof(std::uint64_t), vectors_path);
+    write_all(f, vectors_.data(), vectors_.size() * sizeof(float), vectors_path);
+  } catch (...) {
+    std::fclose(f);
+    throw;
+  }
+  sync_and_close(f, vectors_path);
+  if (graph_) {
+    graph_->hnsw->save(graph_path);
+    std::FILE* g = std::fopen(graph_path.c_str(), "rb");
+    if (g == nullptr) throw std::runtime_error("cannot reopen " + graph_path);
+    sync_and_close(g, graph_path);
+  }
+}
+
+std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path, const std::string& graph_path,
+                                                 hnsw_params params) {
+  std::FILE* f = std::fopen(vectors_path.c_str(), "rb");
+  if (f == nullptr) throw std::runtime_error("cannot open " + vectors_path);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+  std::fseek(f, 0, SEEK_END);
+  const long file_size = std::ftell(f);
+  std::fseek(f, 0, SEEK_SET);
+  char magic[8];
+  std::uint64_t header[5];
+  auto bad = [&](const std::string& what) -> std::runtime_error {
+    return std::runtime_error(vectors_path + " is not a valid ragtune vector file: " + what);
+  };
+  if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, vectors_magic, 8) != 0) throw bad("wrong magic bytes");
+  if (std::fread(header, sizeof(std::uint64_t), 5, f) != 5) throw bad("truncated header");
+  const auto [version, dim, kind, slots, live] = std::tuple{header[0], header[1], header[2], header[3], header[4]};
+  if (version != 1) throw bad("unsupported version " + std::to_string(version));
+  if (dim == 0 || dim > max_dim) throw bad("dimension out of range");
+  if (kind > 2) throw bad("unknown metric");
+  const std::uint64_t words = (slots + 63) / 64;
+  const std::uint64_t payload = static_cast<std::uint64_t>(file_size) - 8 - sizeof(header);
+  if (file_size < 0 || slots > payload / (dim * sizeof(float)) ||
+      payload != words * sizeof(std::uint64_t) + slots * dim * sizeof(float))
+    throw bad("its length does not match its header (truncated or corrupted)");
+  auto index = std::make_unique<vector_index>(dim, static_cast<metric>(kind), params);
+  std::vector<std::uint64_t> bits(words);
+  if (std::fread(bits.data(), sizeof(std::uint64_t), words, f) != words) throw bad("truncated slot map");
+  index->alive_ = bitset::from_words(bits.data(), slots);
+  if (index->alive_.count() != live) throw bad("live count does not match the slot map");
+  index->live_ = live;
+  index->vectors_.resize(slots * dim);
+  if (std::fread(index->vectors_.data(), sizeof(float), slots * dim, f) != slots * dim) throw bad("truncated vectors");
+  for (float v : index->vectors_)
+    if (!std::isfinite(v)) throw bad("holds a non-finite value");
+  index->norms_.resize(slots);
+  for (std::size_t s = 0; s < slots; ++s) {
+    const float norm = norm_of(index->row(s), dim);
+    index->norms_[s] = norm * norm;
+  }
+  std::FILE* g = std::fopen(graph_path.c_str(), "rb");
+  if (g != nullptr) {
+    std::fclose(g);
+    index->graph_ = std::make_unique<graph>();
+    index->graph_->hnsw = hnsw_graph::load(graph_path, dim, kind != static_cast<std::uint64_t>(metric::l2), slots);
+  }
+  return index;
+}
+
+}  // namespace ragtune::index

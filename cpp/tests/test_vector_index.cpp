@@ -1,0 +1,143 @@
+// Exact and graph search against brute force; filters, deletions, persistence.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "ragtune/index/vector_index.hpp"
+
+namespace ix = ragtune::index;
+
+namespace {
+
+std::vector<float> random_vectors(std::size_t n, std::size_t dim, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> out(n * dim);
+  for (auto& x : out) x = normal(rng);
+  return out;
+}
+
+std::vector<std::int64_t> iota_slots(std::size_t n) {
+  std::vector<std::int64_t> s(n);
+  std::iota(s.begin(), s.end(), 0);
+  return s;
+}
+
+// Brute-force best slots by dot product (vectors normalised first for cosine).
+std::vector<std::int64_t> brute_force(const std::vector<float>& base, std::size_t dim, const float* q, std::size_t k,
+                                      const std::set<std::int64_t>& skip = {}) {
+  const std::size_t n = base.size() / dim;
+  std::vector<std::pair<float, std::int64_t>> all;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (skip.count(static_cast<std::int64_t>(i))) continue;
+    float d = 0;
+    for (std::size_t j = 0; j < dim; ++j) d += base[i * dim + j] * q[j];
+    all.push_back({-d, static_cast<std::int64_t>(i)});
+  }
+  std::sort(all.begin(), all.end());
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < k && i < all.size(); ++i) out.push_back(all[i].second);
+  return out;
+}
+
+TEST(vector_index, exact_search_matches_brute_force_for_any_thread_count) {
+  const std::size_t n = 3000, dim = 37, k = 7;
+  auto base = random_vectors(n, dim, 1);
+  auto queries = random_vectors(9, dim, 2);
+  ix::vector_index index(dim, ix::metric::inner_product);
+  auto slots = iota_slots(n);
+  index.put(base.data(), slots.data(), n, 0);
+  for (int threads : {1, 2, 0}) {
+    auto r = index.search(queries.data(), 9, k, nullptr, ix::search_mode::exact, 0, threads);
+    for (std::size_t q = 0; q < 9; ++q) {
+      auto expected = brute_force(base, dim, queries.data() + q * dim, k);
+      EXPECT_EQ(std::vector<std::int64_t>(r.slots.begin() + q * k, r.slots.begin() + (q + 1) * k), expected);
+    }
+  }
+}
+
+TEST(vector_index, graph_search_has_high_recall_and_respects_filters) {
+  const std::size_t n = 6000, dim = 16, k = 10;
+  auto base = random_vectors(n, dim, 3);
+  ix::hnsw_params params;
+  params.min_graph_size = 1000;
+  ix::vector_index index(dim, ix::metric::inner_product, params);
+  auto slots = iota_slots(n);
+  index.put(base.data(), slots.data(), n, 2);
+  ASSERT_TRUE(index.has_graph());
+  auto queries = random_vectors(50, dim, 4);
+  auto r = index.search(queries.data(), 50, k, nullptr, ix::search_mode::graph, 200, 2);
+  std::size_t found = 0;
+  for (std::size_t q = 0; q < 50; ++q) {
+    auto expected = brute_force(base, dim, queries.data() + q * dim, k);
+    for (std::size_t i = 0; i < k; ++i)
+      found += std::count(expected.begin(), expected.end(), r.slots[q * k + i]);
+  }
+  EXPECT_GT(found, 0.95 * 50 * k);
+  // 1% filter: every answer is allowed and there are k of them.
+  ix::bitset allowed(n);
+  for (std::size_t i = 0; i < n; i += 100) allowed.set(i);
+  auto f = index.search(queries.data(), 50, k, &allowed, ix::search_mode::graph, 64, 2);
+  for (std::size_t i = 0; i < 50 * k; ++i) {
+    ASSERT_GE(f.slots[i], 0);
+    EXPECT_TRUE(allowed.test(static_cast<std::size_t>(f.slots[i])));
+  }
+}
+
+TEST(vector_index, deleted_slots_are_never_returned_and_are_reused) {
+  const std::size_t n = 500, dim = 8;
+  auto base = random_vectors(n, dim, 5);
+  ix::hnsw_params params;
+  params.min_graph_size = 100;
+  ix::vector_index index(dim, ix::metric::cosine, params);
+  auto slots = iota_slots(n);
+  index.put(base.data(), slots.data(), n, 1);
+  std::vector<std::int64_t> gone;
+  for (std::int64_t s = 0; s < 500; s += 2) gone.push_back(s);
+  index.remove(gone.data(), gone.size());
+  index.remove(gone.data(), gone.size());  // removing again does nothing
+  EXPECT_EQ(index.size(), 250u);
+  auto r = index.search(base.data(), 20, 5, nullptr, ix::search_mode::automatic, 0, 1);
+  for (auto s : r.slots) EXPECT_TRUE(s == -1 || s % 2 == 1);
+  index.put(base.data(), gone.data(), 1, 1);  // slot 0 again
+  EXPECT_EQ(index.size(), 251u);
+  EXPECT_EQ(index.slot_count(), 500u);
+}
+
+TEST(vector_index, save_and_load_round_trip_and_reject_corruption) {
+  const std::size_t n = 300, dim = 12;
+  auto base = random_vectors(n, dim, 6);
+  ix::hnsw_params params;
+  params.min_graph_size = 50;
+  ix::vector_index index(dim, ix::metric::l2, params);
+  auto slots = iota_slots(n);
+  index.put(base.data(), slots.data(), n, 1);
+  const std::string vectors = ::testing::TempDir() + "/v.bin", graph = ::testing::TempDir() + "/g.bin";
+  index.save(vectors, graph);
+  auto loaded = ix::vector_index::load(vectors, graph, params);
+  auto a = index.search(base.data(), 3, 4, nullptr, ix::search_mode::graph, 50, 1);
+  auto b = loaded->search(base.data(), 3, 4, nullptr, ix::search_mode::graph, 50, 1);
+  EXPECT_EQ(a.slots, b.slots);
+  EXPECT_EQ(a.slots[0], 0);
+  // Truncate the graph file: the loader must refuse it, not crash.
+  {
+    std::ifstream in(graph, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream out(graph, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size() / 2));
+  }
+  EXPECT_THROW(ix::vector_index::load(vectors, graph, params), std::runtime_error);
+  std::remove(graph.c_str());
+  {
+    std::ofstream out(vectors, std::ios::binary | std::ios::app);
+    out << "junk";
+  }
+  EXPECT_THROW(ix::vector_index::load(vectors, graph, params), std::runtime_error);
+}
+
+}  // namespace
