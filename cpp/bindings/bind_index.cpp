@@ -11,6 +11,7 @@
 
 #include "ragtune/index/bm25.hpp"
 #include "ragtune/index/vector_index.hpp"
+#include "ragtune/text/hashing_embedder.hpp"
 
 namespace py = pybind11;
 namespace ix = ragtune::index;
@@ -89,6 +90,23 @@ std::vector<std::string_view> views_of(const std::vector<std::string>& texts) {
 }  // namespace
 
 void bind_index(py::module_& m) {
+  m.def(
+      "hash_embed",
+      [](const std::vector<std::string>& texts, std::size_t dim, bool bigrams, int threads) {
+        if (dim == 0 || dim > 65536) throw py::value_error("dim must be between 1 and 65536, got " + std::to_string(dim));
+        if (threads < 0) throw py::value_error("threads must be >= 0");
+        py::array_t<float> out({static_cast<py::ssize_t>(texts.size()), static_cast<py::ssize_t>(dim)});
+        float* target = out.mutable_data();
+        const auto views = views_of(texts);
+        {
+          py::gil_scoped_release nogil;
+          ragtune::text::hash_embed(views, dim, bigrams, target, threads);
+        }
+        return out;
+      },
+      py::arg("texts"), py::kw_only(), py::arg("dim"), py::arg("bigrams") = true, py::arg("threads") = 0,
+      "Feature-hashing embeddings (n, dim), L2-normalised.");
+
   py::class_<ix::bitset>(m, "SlotFilter", "A set of allowed slots, built once and reused across searches.")
       .def(py::init([](py::array_t<bool, py::array::c_style | py::array::forcecast> allowed) {
              if (allowed.ndim() != 1) throw py::value_error("a slot filter is a 1-D boolean array");

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 from ._core import __version__
 from .chunking import Chunk, MarkdownChunker, RecursiveChunker, SentenceChunker
+from .embeddings import HashingEmbeddings, MiniLMEmbeddings
+from .index import Hit, Index
 from .simd import simd_info
 
 __all__ = [
     "Chunk",
+    "HashingEmbeddings",
+    "Hit",
+    "Index",
+    "MiniLMEmbeddings",
     "MarkdownChunker",
     "RecursiveChunker",
     "SentenceChunker",

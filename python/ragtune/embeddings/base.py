@@ -1,0 +1,103 @@
+"""What every ragtune embedder is: LangChain's ``Embeddings`` interface (when
+LangChain is installed; the same two methods otherwise) plus a fast ``encode``
+that returns a float32 matrix."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    from langchain_core.embeddings import Embeddings as _LangChainEmbeddings
+except ImportError:  # pragma: no cover - LangChain is an optional extra
+
+    class _LangChainEmbeddings(ABC):  # type: ignore[no-redef]
+        """Stand-in with LangChain's method names, used when langchain-core is absent."""
+
+        @abstractmethod
+        def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+        @abstractmethod
+        def embed_query(self, text: str) -> list[float]: ...
+
+
+class Embedder(_LangChainEmbeddings):
+    """Base class of ragtune's embedders.
+
+    Subclasses implement :meth:`encode`; LangChain's ``embed_documents`` and
+    ``embed_query`` come from it.
+    """
+
+    #: Length of every vector this embedder returns.
+    dim: int
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts into a (len(texts), dim) float32 array."""
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one query (some models embed queries differently; these do not)."""
+        return self.encode([text])[0]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_query(text).tolist()
+
+
+class ExternalEmbeddings(Embedder):
+    """Wraps a LangChain ``Embeddings`` object or a callable ``list[str] -> vectors``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.dim = 0  # learnt from the first result
+
+    def _check(self, matrix: Any, count: int) -> np.ndarray:
+        array = np.asarray(matrix, dtype=np.float32)
+        if array.ndim != 2 or array.shape[0] != count:
+            raise ValueError(f"the embedding returned shape {array.shape} for {count} texts; expected ({count}, dim)")
+        if self.dim and array.shape[1] != self.dim:
+            raise ValueError(f"the embedding returned {array.shape[1]}-d vectors after {self.dim}-d ones")
+        if not np.isfinite(array).all():
+            raise ValueError("the embedding returned NaN or infinite values")
+        self.dim = int(array.shape[1])
+        return array
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if hasattr(self.inner, "embed_documents"):
+            return self._check(self.inner.embed_documents(texts), len(texts))
+        return self._check(self.inner(texts), len(texts))
+
+    def encode_query(self, text: str) -> np.ndarray:
+        if hasattr(self.inner, "embed_query"):
+            return self._check([self.inner.embed_query(text)], 1)[0]
+        return self.encode([text])[0]
+
+    def __repr__(self) -> str:
+        return f"ExternalEmbeddings({self.inner!r})"
+
+
+def resolve_embedding(embedding: Any) -> Embedder:
+    """An Embedder from what the user passed: None (the default MiniLM), an Embedder,
+    a LangChain Embeddings object, or a callable."""
+    if embedding is None:
+        from .minilm import MiniLMEmbeddings
+
+        return MiniLMEmbeddings()
+    if isinstance(embedding, Embedder):
+        return embedding
+    if hasattr(embedding, "embed_documents") or callable(embedding):
+        return ExternalEmbeddings(embedding)
+    raise TypeError(
+        f"embedding must be a ragtune or LangChain embedder or a callable, got {type(embedding).__name__}"
+    )
+
+
+EmbeddingLike = Embedder | Callable[[list[str]], Any] | Any

@@ -1,0 +1,12 @@
+"""The index: dense vectors (exact and HNSW), BM25 and documents, searched together
+with metadata filters, hybrid fusion and MMR, saved crash-safely.
+
+>>> from ragtune import Index
+"""
+
+from __future__ import annotations
+
+from .hit import Hit
+from .index import Index
+
+__all__ = ["Hit", "Index"]

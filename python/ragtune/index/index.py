@@ -1,0 +1,444 @@
+"""ragtune.Index: one embedded index for dense, BM25 and hybrid retrieval with
+filters, citations and crash-safe persistence."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .. import _core
+from .._inputs import as_int, as_text, as_threads
+from ..chunking.chunk import Chunk
+from ..embeddings.base import Embedder, resolve_embedding
+from .filters import FilterCompiler, filter_key
+from .fusion import maximal_marginal_relevance, reciprocal_rank_fusion
+from .hit import Hit
+from .persistence import begin_snapshot, commit_snapshot, current_snapshot, read_manifest, write_file
+from .records import Record, RecordStore
+from .rwlock import ReadWriteLock
+
+Mode = Literal["dense", "bm25", "hybrid"]
+Metric = Literal["cosine", "ip", "l2"]
+_MODES = ("dense", "bm25", "hybrid")
+# Filters compiled to bitsets are cached per index version; a few suffice for query loops.
+_FILTER_CACHE_SIZE = 32
+
+
+class Index:
+    """Dense vectors, BM25 and documents in one index, searched together.
+
+    Parameters
+    ----------
+    embedding : embedder, optional
+        Turns text into vectors: a ragtune embedder, any LangChain ``Embeddings``
+        or a callable ``list[str] -> vectors``. Default: :class:`MiniLMEmbeddings`
+        (offline all-MiniLM-L6-v2).
+    metric : "cosine", "ip" or "l2"
+        How vectors compare.
+    m, ef_construction, ef_search : int
+        HNSW graph parameters (hnswlib's meaning); ``ef_search`` can also be set per search.
+    exact_below : int
+        Collections smaller than this are searched exactly (no graph is built).
+    bm25_k1, bm25_b : float
+        BM25 parameters (Lucene variant).
+    threads : int
+        Threads for batch work: 0 uses all cores.
+
+    Examples
+    --------
+    >>> from ragtune import Index
+    >>> from ragtune.embeddings import HashingEmbeddings
+    >>> index = Index(embedding=HashingEmbeddings(dim=256))
+    >>> ids = index.add(["Cats purr when content.", "Dogs bark at strangers."],
+    ...                 metadatas=[{"animal": "cat"}, {"animal": "dog"}], ids=["c", "d"])
+    >>> [h.id for h in index.search("why do dogs bark", k=1, mode="bm25")]
+    ['d']
+    >>> [h.id for h in index.search("purr", k=2, filter={"animal": "dog"})]
+    ['d']
+    """
+
+    def __init__(
+        self,
+        *,
+        embedding: Any = None,
+        metric: Metric = "cosine",
+        m: int = 16,
+        ef_construction: int = 200,
+        ef_search: int = 64,
+        exact_below: int = 4096,
+        bm25_k1: float = 1.5,
+        bm25_b: float = 0.75,
+        threads: int = 0,
+    ) -> None:
+        if metric not in ("cosine", "ip", "l2"):
+            raise ValueError(f"metric must be 'cosine', 'ip' or 'l2', got {metric!r}")
+        self.embedding: Embedder = resolve_embedding(embedding)
+        self.metric = metric
+        self.settings = {
+            "metric": metric,
+            "m": as_int(m, name="m", minimum=2, maximum=2048),
+            "ef_construction": as_int(ef_construction, name="ef_construction", minimum=1),
+            "ef_search": as_int(ef_search, name="ef_search", minimum=1),
+            "exact_below": as_int(exact_below, name="exact_below", minimum=0),
+            "bm25_k1": float(bm25_k1),
+            "bm25_b": float(bm25_b),
+        }
+        self.threads = as_threads(threads)
+        self._vectors: Any = None  # created when the dimension is known (first add)
+        self._bm25 = _core.BM25Index(k1=float(bm25_k1), b=float(bm25_b))
+        self._records = RecordStore()
+        self._lock = ReadWriteLock()
+        self._filters: dict[tuple[str, int], Any] = {}
+
+    # -- adding ------------------------------------------------------------------
+
+    def add(
+        self,
+        items: Iterable[str | Chunk | Any],
+        metadatas: Sequence[dict[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+        *,
+        vectors: Any = None,
+    ) -> list[str]:
+        """Add texts, chunks (keeping their citations) or LangChain Documents.
+
+        Adding an id that exists replaces it. Returns the ids, in order.
+
+        Parameters
+        ----------
+        items : texts, :class:`~ragtune.Chunk` objects, or LangChain ``Document`` objects
+        metadatas : one dict per item, merged over a chunk's or Document's own metadata
+        ids : one id per item; default: a Document's ``id``, ``source#index`` for chunks,
+            else a random UUID
+        vectors : precomputed embeddings (n, dim), to skip the embedder
+        """
+        records = [self._record(item, i) for i, item in enumerate(_as_list(items, "items"))]
+        n = len(records)
+        if metadatas is not None:
+            metadatas = list(metadatas)
+            if len(metadatas) != n:
+                raise ValueError(f"metadatas has {len(metadatas)} entries for {n} items; give one per item")
+            for i, (record, extra) in enumerate(zip(records, metadatas)):
+                if extra is not None and not isinstance(extra, dict):
+                    raise TypeError(f"metadatas[{i}] must be a dict or None, got {type(extra).__name__}")
+                record.metadata = {**record.metadata, **(extra or {})}
+        if ids is not None:
+            ids = list(ids)
+            if len(ids) != n:
+                raise ValueError(f"ids has {len(ids)} entries for {n} items; give one per item")
+            for i, (record, id_) in enumerate(zip(records, ids)):
+                if not isinstance(id_, str) or not id_:
+                    raise TypeError(f"ids[{i}] must be a non-empty str, got {id_!r}")
+                record.id = id_
+        if len({r.id for r in records}) != n:
+            raise ValueError("ids must be unique within one add() call")
+        if n == 0:
+            return []
+        matrix = self._embed_documents([r.text for r in records]) if vectors is None else _matrix(vectors, n)
+        with self._lock.writing():
+            if self._vectors is None:
+                self._vectors = _core.VectorIndex(
+                    dim=int(matrix.shape[1]), metric=self.metric, m=self.settings["m"],
+                    ef_construction=self.settings["ef_construction"], ef_search=self.settings["ef_search"],
+                    min_graph_size=max(1, self.settings["exact_below"]),
+                )
+            elif matrix.shape[1] != self._vectors.dim:
+                raise ValueError(f"vectors have {matrix.shape[1]} dimensions; this index holds {self._vectors.dim}")
+            slots = np.asarray(self._records.assign([r.id for r in records]), dtype=np.int64)
+            self._vectors.put(matrix, slots, threads=self.threads)
+            self._bm25.put([r.text for r in records], slots, threads=self.threads)
+            for slot, record in zip(slots.tolist(), records):
+                self._records.store(slot, record)
+        return [r.id for r in records]
+
+    def _record(self, item: Any, position: int) -> Record:
+        if isinstance(item, str):
+            return Record(uuid.uuid4().hex, item)
+        if isinstance(item, Chunk):
+            id_ = f"{item.source}#{item.index}" if item.source is not None else uuid.uuid4().hex
+            return Record(id_, item.text, dict(item.metadata), item.source, item.start, item.end,
+                          item.line_start, item.line_end)
+        if hasattr(item, "page_content") and hasattr(item, "metadata"):
+            text = as_text(item.page_content, what=f"items[{position}].page_content")
+            metadata = dict(item.metadata or {})
+            id_ = getattr(item, "id", None) or uuid.uuid4().hex
+            return Record(str(id_), text, metadata, metadata.get("source") if isinstance(metadata.get("source"), str) else None)
+        raise TypeError(f"items[{position}] must be str, Chunk or Document, got {type(item).__name__}")
+
+    def _embed_documents(self, texts: list[str]) -> np.ndarray:
+        matrix = np.asarray(self.embedding.encode(texts), dtype=np.float32)
+        return _matrix(matrix, len(texts))
+
+    # -- reading and deleting ------------------------------------------------------
+
+    def get(self, ids: Sequence[str], *, missing: Literal["raise", "skip"] = "raise") -> list[Hit]:
+        """The stored documents for these ids (score 1.0), in order.
+
+        Unknown ids raise KeyError (naming them) unless ``missing="skip"``.
+        """
+        ids = _as_list(ids, "ids")
+        with self._lock.reading():
+            unknown = [i for i in ids if i not in self._records.slot_of]
+            if unknown and missing == "raise":
+                raise KeyError(f"unknown ids: {unknown[:10]}{' ...' if len(unknown) > 10 else ''}")
+            return [self._hit(self._records.slot_of[i], 1.0) for i in ids if i in self._records.slot_of]
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete documents by id; unknown ids are ignored. Returns how many were deleted."""
+        ids = _as_list(ids, "ids")
+        with self._lock.writing():
+            slots = np.asarray(self._records.remove([str(i) for i in ids]), dtype=np.int64)
+            if len(slots) and self._vectors is not None:
+                self._vectors.remove(slots)
+                self._bm25.remove(slots)
+            return int(len(slots))
+
+    def vectors(self, ids: Sequence[str]) -> np.ndarray:
+        """The stored vectors of these ids (normalised for cosine), shape (n, dim)."""
+        with self._lock.reading():
+            slots = [self._records.slot_of[i] for i in _as_list(ids, "ids")]
+            return self._vectors.get(np.asarray(slots, dtype=np.int64)) if slots else np.zeros((0, 0), np.float32)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, id_: object) -> bool:
+        return id_ in self._records.slot_of
+
+    @property
+    def dim(self) -> int | None:
+        """Vector dimension (None until the first add)."""
+        return None if self._vectors is None else int(self._vectors.dim)
+
+    # -- searching ---------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 4,
+        filter: dict[str, Any] | None = None,
+        mode: Mode = "dense",
+        *,
+        ef: int | None = None,
+        fetch_k: int | None = None,
+        weights: tuple[float, float] = (1.0, 1.0),
+        exact: bool = False,
+    ) -> list[Hit]:
+        """The k best documents for a query.
+
+        Parameters
+        ----------
+        query : str
+        k : int
+            How many hits (fewer only when fewer documents match the filter).
+        filter : dict, optional
+            Metadata filter (see :mod:`ragtune.index.filters`), applied during the search.
+        mode : "dense", "bm25" or "hybrid"
+            Hybrid fuses the dense and BM25 rankings by reciprocal rank (c=60, ``weights``).
+        ef : int, optional
+            HNSW search breadth for this query (default: the index's ``ef_search``).
+        fetch_k : int, optional
+            Hybrid: candidates taken from each ranking (default max(4k, 20)).
+        exact : bool
+            Force exact dense search.
+        """
+        return self.search_many([query], k=k, filter=filter, mode=mode, ef=ef, fetch_k=fetch_k, weights=weights,
+                                exact=exact)[0]
+
+    def search_many(
+        self,
+        queries: Sequence[str],
+        k: int = 4,
+        filter: dict[str, Any] | None = None,
+        mode: Mode = "dense",
+        *,
+        ef: int | None = None,
+        fetch_k: int | None = None,
+        weights: tuple[float, float] = (1.0, 1.0),
+        exact: bool = False,
+    ) -> list[list[Hit]]:
+        """:meth:`search` for many queries at once (embedded in one batch, searched in parallel)."""
+        queries = [as_text(q, what=f"queries[{i}]") for i, q in enumerate(_as_list(queries, "queries"))]
+        k = as_int(k, name="k", minimum=1, maximum=1_000_000)
+        if mode not in _MODES:
+            raise ValueError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
+        if len(weights) != 2 or not all(isinstance(w, (int, float)) and math.isfinite(w) for w in weights):
+            raise ValueError(f"weights must be two finite numbers (dense, bm25), got {weights!r}")
+        depth = k if mode != "hybrid" else as_int(fetch_k if fetch_k is not None else max(4 * k, 20),
+                                                   name="fetch_k", minimum=k)
+        query_vectors = self._embed_queries(queries) if mode != "bm25" and queries else None
+        with self._lock.reading():
+            if self._vectors is None or not queries:
+                return [[] for _ in queries]
+            slot_filter = self._slot_filter(filter)
+            dense = bm25 = None
+            if mode != "bm25":
+                dense = self._vectors.search(query_vectors, depth, filter=slot_filter,
+                                             mode="exact" if exact else "auto",
+                                             ef=as_int(ef, name="ef", minimum=1) if ef is not None else 0,
+                                             threads=self.threads)
+            if mode != "dense":
+                bm25 = self._bm25.search(queries, depth, filter=slot_filter, threads=self.threads)
+            results = []
+            for q in range(len(queries)):
+                if mode == "hybrid":
+                    assert dense is not None and bm25 is not None
+                    fused = reciprocal_rank_fusion(
+                        [_ranked(dense[1][q]), _ranked(bm25[1][q])], weights, k=k)
+                    results.append([self._hit(slot, score) for slot, score in fused])
+                else:
+                    scores, slots = dense if mode == "dense" else bm25  # type: ignore[misc]
+                    results.append([self._hit(int(s), float(v)) for v, s in zip(scores[q], slots[q]) if s >= 0])
+            return results
+
+    def search_by_vector(self, vector: Any, k: int = 4, filter: dict[str, Any] | None = None, *,
+                         ef: int | None = None, exact: bool = False) -> list[Hit]:
+        """Dense search with a query vector you computed."""
+        k = as_int(k, name="k", minimum=1, maximum=1_000_000)
+        with self._lock.reading():
+            if self._vectors is None:
+                return []
+            query = _matrix(vector, 1)
+            scores, slots = self._vectors.search(query, k, filter=self._slot_filter(filter),
+                                                 mode="exact" if exact else "auto",
+                                                 ef=as_int(ef, name="ef", minimum=1) if ef is not None else 0,
+                                                 threads=self.threads)
+            return [self._hit(int(s), float(v)) for v, s in zip(scores[0], slots[0]) if s >= 0]
+
+    def max_marginal_relevance(self, query: str | Any, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
+                               filter: dict[str, Any] | None = None) -> list[Hit]:
+        """Relevant but diverse hits: MMR over the ``fetch_k`` best dense candidates.
+
+        ``query`` is a text or a query vector. ``lambda_mult`` 1 = pure relevance, 0 = pure diversity.
+        """
+        k = as_int(k, name="k", minimum=1)
+        fetch_k = as_int(fetch_k, name="fetch_k", minimum=1)
+        if not 0 <= lambda_mult <= 1:
+            raise ValueError(f"lambda_mult must be between 0 and 1, got {lambda_mult}")
+        vector = self._embed_queries([query])[0] if isinstance(query, str) else _matrix(query, 1)[0]
+        candidates = self.search_by_vector(vector, k=max(k, fetch_k), filter=filter)
+        if not candidates:
+            return []
+        matrix = self.vectors([h.id for h in candidates])
+        chosen = maximal_marginal_relevance(vector, matrix, k=k, lambda_mult=float(lambda_mult))
+        return [candidates[i] for i in chosen]
+
+    def _embed_queries(self, queries: list[str]) -> np.ndarray:
+        if len(queries) == 1:
+            return _matrix(self.embedding.encode_query(queries[0]), 1)
+        return _matrix(self.embedding.encode(queries), len(queries))
+
+    def _slot_filter(self, spec: dict[str, Any] | None) -> Any:
+        """The compiled bitset for a filter (cached while the index is unchanged). Needs the read lock."""
+        if spec is None:
+            return None
+        key = (filter_key(spec), self._records.version)
+        cached = self._filters.get(key)
+        if cached is None:
+            mask = FilterCompiler(self._records.metadatas()).mask(spec)
+            cached = _core.SlotFilter(mask)
+            if len(self._filters) >= _FILTER_CACHE_SIZE:
+                self._filters.clear()
+            self._filters[key] = cached
+        return cached
+
+    def _hit(self, slot: int, score: float) -> Hit:
+        record = self._records.records[slot]
+        assert record is not None, "the core returned a free slot"
+        return Hit(record.id, score, record.text, dict(record.metadata), record.source, record.start, record.end,
+                   record.line_start, record.line_end)
+
+    # -- persistence ------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save to a folder, atomically: a crash mid-save leaves the previous save loadable.
+
+        Returns the snapshot folder written. Metadata must be JSON-serialisable.
+        """
+        root = Path(path)
+        with self._lock.reading():
+            staging = begin_snapshot(root)
+            lines = []
+            for slot, record in enumerate(self._records.records):
+                if record is None:
+                    continue
+                try:
+                    lines.append(json.dumps(record.to_json(slot), ensure_ascii=False))
+                except (TypeError, ValueError) as error:
+                    raise TypeError(f"metadata of {record.id!r} cannot be saved as JSON: {error}") from None
+            write_file(staging / "records.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
+            if self._vectors is not None:
+                self._vectors.save(str(staging / "vectors.bin"), str(staging / "graph.bin"))
+            self._bm25.save(str(staging / "bm25.bin"))
+            settings = {**self.settings, "dim": self.dim, "slots": len(self._records.records),
+                        "embedding": repr(self.embedding)}
+            return commit_snapshot(root, staging, settings)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0) -> Index:
+        """Load a saved index. Pass the same kind of embedder it was built with
+        (default: MiniLM); a dimension mismatch is reported at the first search or add."""
+        root = Path(path)
+        snapshot = current_snapshot(root)
+        if snapshot is None:
+            raise FileNotFoundError(f"{root} holds no saved ragtune index (no CURRENT file)")
+        manifest = read_manifest(snapshot)
+        s = manifest["settings"]
+        index = cls(embedding=embedding, metric=s["metric"], m=s["m"], ef_construction=s["ef_construction"],
+                    ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
+                    bm25_b=s["bm25_b"], threads=threads)
+        items = []
+        try:
+            for number, line in enumerate((snapshot / "records.jsonl").read_text(encoding="utf-8").splitlines()):
+                if line:
+                    items.append(Record.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{snapshot}/records.jsonl is corrupted near line {number + 1}: {error}") from None
+        index._records.restore(int(s["slots"]), items)
+        if (snapshot / "vectors.bin").exists():
+            index._vectors = _core.VectorIndex.load(
+                str(snapshot / "vectors.bin"), str(snapshot / "graph.bin"), m=s["m"],
+                ef_construction=s["ef_construction"], ef_search=s["ef_search"],
+                min_graph_size=max(1, s["exact_below"]))
+            if index._vectors.dim != s["dim"] or len(index._vectors) != len(items):
+                raise ValueError(f"{snapshot}: vectors do not match the records (damaged index)")
+        index._bm25 = _core.BM25Index.load(str(snapshot / "bm25.bin"))
+        if len(index._bm25) != len(items):
+            raise ValueError(f"{snapshot}: BM25 data does not match the records (damaged index)")
+        return index
+
+    def __repr__(self) -> str:
+        return (f"Index({len(self)} documents, dim={self.dim}, metric={self.metric!r}, "
+                f"embedding={self.embedding!r}, graph={bool(self._vectors is not None and self._vectors.has_graph)})")
+
+
+def _as_list(values: Any, what: str) -> list[Any]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a list, got {type(values).__name__}")
+    return list(values)
+
+
+def _matrix(values: Any, rows: int) -> np.ndarray:
+    """A (rows, dim) finite float32 matrix, or a clear error."""
+    try:
+        matrix = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"vectors must be numbers: {error}") from None
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(1, -1)
+    if matrix.ndim != 2 or matrix.shape[0] != rows or matrix.shape[1] == 0:
+        raise ValueError(f"expected {rows} vector(s), got an array of shape {matrix.shape}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("vectors hold NaN or infinity")
+    return np.ascontiguousarray(matrix)
+
+
+def _ranked(slots: np.ndarray) -> list[int]:
+    return [int(s) for s in slots if s >= 0]

@@ -1,0 +1,128 @@
+"""Saving an index as a directory that survives crashes.
+
+Layout::
+
+    PATH/CURRENT                  names the live snapshot ("snapshot-000007")
+    PATH/snapshot-000007/
+        manifest.json             format, version, settings, and each file's size and SHA-256
+        vectors.bin  graph.bin  bm25.bin  records.jsonl
+
+A save writes a complete new snapshot next to the old one (every file fsynced),
+then atomically replaces CURRENT (write, fsync, rename, fsync the folder), then
+deletes older snapshots. A crash at any moment leaves CURRENT naming a complete
+snapshot. Loading checks every size and checksum before the C++ loaders (which
+validate structure again) see a byte; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+FORMAT = "ragtune-index"
+VERSION = 1
+CURRENT = "CURRENT"
+_SNAPSHOT = re.compile(r"^snapshot-(\d{6,})$")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory (so a rename inside it is durable)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def current_snapshot(root: Path) -> Path | None:
+    """The snapshot CURRENT names, or None when root holds no saved index."""
+    pointer = root / CURRENT
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    if not _SNAPSHOT.match(name) or not (root / name).is_dir():
+        raise ValueError(f"{pointer} names {name!r}, which is not a snapshot in {root}; the index is damaged")
+    return root / name
+
+
+def begin_snapshot(root: Path) -> Path:
+    """A fresh, empty staging folder for the next snapshot."""
+    if root.exists() and not root.is_dir():
+        raise OSError(f"{root} exists and is not a folder; choose another path to save the index to")
+    if root.exists() and any(root.iterdir()) and not (root / CURRENT).exists():
+        raise OSError(f"{root} is a non-empty folder that is not a ragtune index; refusing to write into it")
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := _SNAPSHOT.match(p.name.removesuffix(".tmp")))]
+    staging = root / f"snapshot-{max(numbers, default=0) + 1:06d}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    return staging
+
+
+def commit_snapshot(root: Path, staging: Path, settings: dict[str, Any]) -> Path:
+    """Write the manifest, publish the snapshot, switch CURRENT to it, drop older ones."""
+    files = {}
+    for path in sorted(staging.iterdir()):
+        fsync_path(path)
+        files[path.name] = {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
+    manifest = {"format": FORMAT, "version": VERSION, "settings": settings, "files": files}
+    write_file(staging / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
+    final = staging.with_name(staging.name.removesuffix(".tmp"))
+    os.rename(staging, final)
+    fsync_path(root)
+    pointer_tmp = root / (CURRENT + ".tmp")
+    write_file(pointer_tmp, final.name.encode("utf-8"))
+    os.replace(pointer_tmp, root / CURRENT)
+    fsync_path(root)
+    for path in root.iterdir():
+        if path != final and (_SNAPSHOT.match(path.name) or path.name.endswith(".tmp")) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    return final
+
+
+def read_manifest(snapshot: Path) -> dict[str, Any]:
+    """The manifest, after checking format, version and every file's size and checksum."""
+    try:
+        manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{snapshot} has no manifest.json; it is not a complete ragtune index") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{snapshot}/manifest.json is corrupted: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ValueError(f"{snapshot} is not a ragtune index (format {manifest.get('format')!r})")
+    if manifest.get("version") != VERSION:
+        raise ValueError(f"{snapshot} was written by index format version {manifest.get('version')}; "
+                         f"this ragtune reads version {VERSION}")
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        raise ValueError(f"{snapshot}/manifest.json lists no files")
+    for name, expected in files.items():
+        path = snapshot / name
+        if "/" in name or not path.is_file():
+            raise ValueError(f"{snapshot} is missing {name}")
+        if path.stat().st_size != expected.get("bytes"):
+            raise ValueError(f"{path} has {path.stat().st_size} bytes, the manifest says {expected.get('bytes')} "
+                             f"(truncated or replaced)")
+        if sha256_of(path) != expected.get("sha256"):
+            raise ValueError(f"{path} does not match its checksum (corrupted)")
+    return manifest
