@@ -61,4 +61,7 @@ def test_searches_run_alongside_writes_and_saves(tmp_path):
     assert not errors, errors[0]
     assert counts["search"] > 0 and counts["write"] > 0 and counts["save"] > 0
     assert len(index) == 1000
-    assert len(Index.load(tmp_path / "ix", embedding=HashingEmbeddings(dim=dim))) == 1000
+    # The last save saw the index between some delete and add, or after both: nothing else.
+    loaded = Index.load(tmp_path / "ix", embedding=HashingEmbeddings(dim=dim))
+    assert len(loaded) in (980, 1000)
+    assert all(h.text == f"text {h.id[1:]}" for h in loaded.search_by_vector(base[0], k=50))
