@@ -8,11 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from .cli.chunk import add_chunk_command
+from .cli.index_cmd import add_index_command
 from .cli.info import add_info_command
-
-
-class CommandError(Exception):
-    """An error to print without a traceback (exit code 2)."""
+from .cli.query_cmd import add_query_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     add_info_command(commands)
     add_chunk_command(commands)
+    add_index_command(commands)
+    add_query_command(commands)
     return parser
 
 
