@@ -1,0 +1,7 @@
+"""Readers for question–answer data found in real documentation."""
+
+from __future__ import annotations
+
+from .faq import FAQItem, parse_faq
+
+__all__ = ["FAQItem", "parse_faq"]
