@@ -21,7 +21,7 @@ LINUX_DOCS = Path("/usr/share/doc/linux-doc-6.1/Documentation")
 OUT = Path(__file__).parent / "out"
 
 
-def chunk_texts(count: int) -> list[str]:
+def chunk_texts(count: int, skip: int = 0) -> list[str]:
     from ragtune import RecursiveChunker
 
     texts = []
@@ -30,9 +30,9 @@ def chunk_texts(count: int) -> list[str]:
             texts.append(f.read().decode("utf-8", errors="replace"))
     chunker = RecursiveChunker(chunk_size=200, chunk_overlap=0)
     chunks = [c.text for doc in chunker.split_many(texts) for c in doc if len(c.text) >= 40]
-    if len(chunks) < count:
-        raise SystemExit(f"only {len(chunks)} chunks available, asked for {count}")
-    return chunks[:count]
+    if len(chunks) < skip + count:
+        raise SystemExit(f"only {len(chunks)} chunks available, asked for {skip + count}")
+    return chunks[skip : skip + count]
 
 
 def load_or_build(count: int) -> tuple[list[str], np.ndarray]:
@@ -48,6 +48,23 @@ def load_or_build(count: int) -> tuple[list[str], np.ndarray]:
     started = time.perf_counter()
     vectors = MiniLMEmbeddings(batch_size=128, show_progress=True).encode(texts)
     print(f"embedded {count} chunks in {time.perf_counter() - started:.0f} s")
+    OUT.mkdir(parents=True, exist_ok=True)
+    np.save(vectors_path, vectors)
+    texts_path.write_text(json.dumps(texts))
+    return texts, vectors
+
+
+def load_queries(corpus_count: int, count: int) -> tuple[list[str], np.ndarray]:
+    """Query texts and vectors: the `count` chunks right after the corpus (never indexed)."""
+    vectors_path = OUT / f"linuxdoc_minilm_queries_{corpus_count}_{count}.npy"
+    texts_path = OUT / f"linuxdoc_minilm_queries_{corpus_count}_{count}.json"
+    if vectors_path.exists() and texts_path.exists():
+        return json.loads(texts_path.read_text()), np.load(vectors_path)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from ragtune import MiniLMEmbeddings
+
+    texts = chunk_texts(count, skip=corpus_count)
+    vectors = MiniLMEmbeddings(batch_size=128).encode(texts)
     OUT.mkdir(parents=True, exist_ok=True)
     np.save(vectors_path, vectors)
     texts_path.write_text(json.dumps(texts))

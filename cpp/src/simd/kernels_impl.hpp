@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <type_traits>
 
@@ -177,6 +178,26 @@ inline float l2sq(const float* a, const float* b, std::size_t dim) noexcept {
   return sum;
 }
 
+// Which row's sum each lane of xsimd::haddp holds. Debian's xsimd 8.1 returns the
+// AVX-512 lanes permuted (1 2 5 6 3 4 7 8 ...), so the order is measured once
+// rather than assumed; a fixed xsimd gives the identity and costs nothing.
+template <class Arch>
+inline const std::uint8_t* haddp_order() noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  static const auto order = [] {
+    std::array<std::uint8_t, width> lanes{};
+    floats rows[width];
+    for (std::size_t i = 0; i < width; ++i) rows[i] = floats(static_cast<float>(i + 1));
+    alignas(64) float sums[width];
+    xsimd::haddp(rows).store_aligned(sums);
+    for (std::size_t i = 0; i < width; ++i)
+      lanes[i] = static_cast<std::uint8_t>(static_cast<std::size_t>(sums[i] / width + 0.5f) - 1);
+    return lanes;
+  }();
+  return order.data();
+}
+
 // A tile of QT queries x RT rows: QT*RT accumulators, each query and row vector
 // loaded once per step and reused RT / QT times (register blocking, as in GEMM).
 template <class Arch, std::size_t QT, std::size_t RT>
@@ -195,11 +216,28 @@ inline void dot_tile(const float* const* q, const float* const* r, std::size_t d
       for (std::size_t b = 0; b < RT; ++b) acc[a][b] = xsimd::fma(qv, rv[b], acc[a][b]);
     }
   }
-  for (std::size_t a = 0; a < QT; ++a) {
-    for (std::size_t b = 0; b < RT; ++b) {
-      float sum = xsimd::hadd(acc[a][b]);
-      for (std::size_t t = j; t < dim; ++t) sum += q[a][t] * r[b][t];
-      out[a * ldo + b] = sum;
+  constexpr std::size_t count = QT * RT;
+  if constexpr (count % width == 0) {
+    // Reduce `width` accumulators at once (a transpose-and-add), not one by one.
+    const floats* flat = &acc[0][0];
+    const std::uint8_t* order = haddp_order<Arch>();
+    for (std::size_t g = 0; g < count; g += width) {
+      alignas(64) float sums[width];
+      xsimd::haddp(flat + g).store_aligned(sums);
+      for (std::size_t i = 0; i < width; ++i) {
+        const std::size_t a = (g + order[i]) / RT, b = (g + order[i]) % RT;
+        float sum = sums[i];
+        for (std::size_t t = j; t < dim; ++t) sum += q[a][t] * r[b][t];
+        out[a * ldo + b] = sum;
+      }
+    }
+  } else {
+    for (std::size_t a = 0; a < QT; ++a) {
+      for (std::size_t b = 0; b < RT; ++b) {
+        float sum = xsimd::hadd(acc[a][b]);
+        for (std::size_t t = j; t < dim; ++t) sum += q[a][t] * r[b][t];
+        out[a * ldo + b] = sum;
+      }
     }
   }
 }
