@@ -262,14 +262,16 @@ void dot_block::operator()(Arch, const float* queries, std::size_t nq, const flo
     for (; r0 < n; ++r0)
       for (std::size_t a = 0; a < qt; ++a) out[(q0 + a) * ldo + r0] = detail::dot<Arch>(q[a], rows + r0 * dim, dim);
   }
-  // Remaining queries (fewer than a tile): one query against four rows at a time.
+  // Remaining queries (fewer than a tile, e.g. a single query): one query against
+  // one register's width of rows, reduced with a single haddp.
+  constexpr std::size_t wide = xsimd::batch<float, Arch>::size;
   for (; q0 < nq; ++q0) {
     const float* q[1] = {queries + q0 * dim};
     std::size_t r0 = 0;
-    for (; r0 + rt <= n; r0 += rt) {
-      const float* r[rt];
-      for (std::size_t b = 0; b < rt; ++b) r[b] = rows + (r0 + b) * dim;
-      detail::dot_tile<Arch, 1, rt>(q, r, dim, out + q0 * ldo + r0, ldo);
+    for (; r0 + wide <= n; r0 += wide) {
+      const float* r[wide];
+      for (std::size_t b = 0; b < wide; ++b) r[b] = rows + (r0 + b) * dim;
+      detail::dot_tile<Arch, 1, wide>(q, r, dim, out + q0 * ldo + r0, ldo);
     }
     for (; r0 < n; ++r0) out[q0 * ldo + r0] = detail::dot<Arch>(q[0], rows + r0 * dim, dim);
   }
