@@ -25,7 +25,6 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import sys
 import time
-from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import ragtune
 from ragtune import RecursiveChunker, _core
 from ragtune.integrations.langchain import RecursiveCharacterTextSplitter as RagtuneSplitter
+from timing import timed  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -54,16 +54,6 @@ def load_corpus(quick: bool) -> list[str]:
 
 def megabytes(texts: list[str]) -> float:
     return sum(len(t.encode("utf-8")) for t in texts) / 1e6
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    """Best wall time of `repeat` runs, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def machine() -> dict[str, object]:

@@ -20,7 +20,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
 from importlib.metadata import version  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -30,20 +29,12 @@ import ragtune  # noqa: E402
 from ragtune import _core  # noqa: E402
 
 from corpus_vectors import load_or_build, load_queries  # noqa: E402
+from timing import timed  # noqa: E402
 
 K = 10
 M = 16
 EF_CONSTRUCTION = 200
 THREADS = 2
-
-
-def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def recall(found: np.ndarray, truth: np.ndarray) -> float:

@@ -22,15 +22,6 @@ namespace {
 constexpr char bm25_magic[8] = {'R', 'A', 'G', 'T', 'B', 'M', '2', '5'};
 constexpr std::uint64_t max_slots = std::numeric_limits<std::uint32_t>::max();
 
-search_results no_results(std::size_t nq, std::size_t k) {
-  search_results r;
-  r.queries = nq;
-  r.k = k;
-  r.scores.assign(nq * k, -std::numeric_limits<float>::infinity());
-  r.slots.assign(nq * k, -1);
-  return r;
-}
-
 }  // namespace
 
 bm25_index::bm25_index(bm25_params params, std::vector<std::string> stopwords)
@@ -163,7 +154,7 @@ search_results bm25_index::search_tokens(const std::vector<std::vector<std::stri
 search_results bm25_index::search_ids(const std::vector<std::vector<std::uint32_t>>& queries, std::size_t k,
                                       const bitset* filter, int threads) const {
   const std::size_t nq = queries.size();
-  search_results r = no_results(nq, k);
+  search_results r = search_results::empty(nq, k);
   if (live_ == 0 || k == 0) return r;
   const double n = static_cast<double>(live_);
   const float average_length = static_cast<float>(static_cast<double>(total_length_) / n);

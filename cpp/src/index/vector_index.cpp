@@ -19,6 +19,15 @@
 
 namespace ragtune::index {
 
+search_results search_results::empty(std::size_t nq, std::size_t k) {
+  search_results r;
+  r.queries = nq;
+  r.k = k;
+  r.scores.assign(nq * k, -std::numeric_limits<float>::infinity());
+  r.slots.assign(nq * k, -1);
+  return r;
+}
+
 struct vector_index::graph {
   std::unique_ptr<hnsw_graph> hnsw;
 };
@@ -50,15 +59,6 @@ std::vector<float> prepare_queries(const float* queries, std::size_t nq, std::si
   return out;
 }
 
-search_results empty_results(std::size_t nq, std::size_t k) {
-  search_results r;
-  r.queries = nq;
-  r.k = k;
-  r.scores.assign(nq * k, -std::numeric_limits<float>::infinity());
-  r.slots.assign(nq * k, -1);
-  return r;
-}
-
 void store(search_results& r, std::size_t q, const std::vector<scored_slot>& best) {
   for (std::size_t i = 0; i < best.size() && i < r.k; ++i) {
     r.scores[q * r.k + i] = best[i].score;
@@ -75,6 +75,17 @@ void sync_and_close(std::FILE* f, const std::string& path) {
   const bool ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
   std::fclose(f);
   if (!ok) throw std::runtime_error("could not flush " + path + " to disk");
+}
+
+// Merges per-thread best lists into final results (the order is deterministic: see top_k).
+template <class Locals>
+search_results merge_locals(Locals& locals, std::size_t nq, std::size_t k) {
+  search_results r = search_results::empty(nq, k);
+  std::vector<top_k> merged(nq, top_k(k));
+  for (auto& local : locals)
+    for (std::size_t q = 0; q < nq; ++q) merged[q].merge(local.best[q]);
+  for (std::size_t q = 0; q < nq; ++q) store(r, q, merged[q].sorted());
+  return r;
 }
 
 }  // namespace
@@ -188,14 +199,14 @@ void vector_index::build_graph_locked(int threads) {
 search_results vector_index::search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
                                     search_mode mode, std::size_t ef, int threads) const {
   std::shared_lock lock(mutex_);
-  if (k == 0 || nq == 0 || live_ == 0) return empty_results(nq, k);
+  if (k == 0 || nq == 0 || live_ == 0) return search_results::empty(nq, k);
   const std::vector<float> prepared = prepare_queries(queries, nq, dim_, metric_);
   if (filter != nullptr) {
     // Only slots both allowed and alive can be returned.
     bitset allowed = alive_;
     allowed.intersect(*filter);
     const std::size_t matches = allowed.count();
-    if (matches == 0) return empty_results(nq, k);
+    if (matches == 0) return search_results::empty(nq, k);
     const bool exact_is_cheaper = matches <= gather_limit || graph_ == nullptr;
     if (mode == search_mode::exact || (mode == search_mode::automatic && exact_is_cheaper) || !graph_)
       return exact_gather(prepared.data(), nq, k, allowed, threads);
@@ -240,12 +251,7 @@ search_results vector_index::exact(const float* queries, std::size_t nq, std::si
       }
     }
   });
-  search_results r = empty_results(nq, k);
-  std::vector<top_k> merged(nq, top_k(k));
-  for (auto& local : locals)
-    for (std::size_t q = 0; q < nq; ++q) merged[q].merge(local.best[q]);
-  for (std::size_t q = 0; q < nq; ++q) store(r, q, merged[q].sorted());
-  return r;
+  return merge_locals(locals, nq, k);
 }
 
 search_results vector_index::exact_gather(const float* queries, std::size_t nq, std::size_t k, const bitset& allowed,
@@ -279,17 +285,12 @@ search_results vector_index::exact_gather(const float* queries, std::size_t nq, 
       }
     }
   });
-  search_results r = empty_results(nq, k);
-  std::vector<top_k> merged(nq, top_k(k));
-  for (auto& local : locals)
-    for (std::size_t q = 0; q < nq; ++q) merged[q].merge(local.best[q]);
-  for (std::size_t q = 0; q < nq; ++q) store(r, q, merged[q].sorted());
-  return r;
+  return merge_locals(locals, nq, k);
 }
 
 search_results vector_index::graph_search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
                                           std::size_t ef, int threads) const {
-  search_results r = empty_results(nq, k);
+  search_results r = search_results::empty(nq, k);
   const std::size_t available = filter ? filter->count() : live_;
   const std::size_t expected = std::min(k, available);
   const std::size_t effective_ef = std::max(ef == 0 ? params_.ef_search : ef, k);

@@ -37,6 +37,9 @@ struct search_results {
   std::size_t k = 0;
   std::vector<float> scores;
   std::vector<std::int64_t> slots;
+
+  /// @brief nq rows of k empty hits (slot -1, score -inf).
+  static search_results empty(std::size_t nq, std::size_t k);
 };
 
 /// @brief Thread-safe: searches share a lock; put/remove/load take it exclusively.
