@@ -24,7 +24,6 @@ import gzip  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import sys
-import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
