@@ -162,3 +162,27 @@ class BM25Index:
 def hash_embed(
     texts: Sequence[str], *, dim: int, bigrams: bool = True, threads: int = 0
 ) -> npt.NDArray[np.float32]: ...
+
+def raft_assemble(
+    chunk_count: int,
+    oracle_offsets: npt.ArrayLike,
+    oracle_ids: npt.ArrayLike,
+    *,
+    candidate_offsets: npt.ArrayLike | None = None,
+    candidate_ids: npt.ArrayLike | None = None,
+    groups: npt.ArrayLike | None = None,
+    starts: npt.ArrayLike | None = None,
+    ends: npt.ArrayLike | None = None,
+    text_hashes: npt.ArrayLike | None = None,
+    minhash: npt.ArrayLike | None = None,
+    distractors: int = 4,
+    p: float = 0.8,
+    strategy: str = "random",
+    hard_fraction: float = 0.5,
+    seed: int = 0,
+    near_duplicate_jaccard: float = 0.8,
+    threads: int = 0,
+) -> dict[str, object]: ...
+def minhash_signatures(
+    texts: Sequence[str], *, size: int = 64, shingle: int = 5, threads: int = 0
+) -> npt.NDArray[np.uint32]: ...

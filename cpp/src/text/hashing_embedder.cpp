@@ -7,19 +7,13 @@
 
 #include "ragtune/simd/vector_kernels.hpp"
 #include "ragtune/text/word_tokenizer.hpp"
+#include "ragtune/util/hash.hpp"
 #include "ragtune/util/parallel.hpp"
 
 namespace ragtune::text {
 namespace {
 
-// FNV-1a, 64-bit: tiny, stable, and good enough to spread words over buckets.
-std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash = 14695981039346656037ULL) noexcept {
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
+using util::fnv1a;  // tiny, stable, and good enough to spread words over buckets
 
 void add_feature(std::uint64_t hash, float* row, std::size_t dim) noexcept {
   row[hash % dim] += (hash >> 63) ? -1.0f : 1.0f;
