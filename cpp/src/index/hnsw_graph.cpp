@@ -1,11 +1,13 @@
 #include "hnsw_graph.hpp"
 
+// NO_MANUAL_VECTORIZATION is defined for every translation unit (CMakeLists.txt).
 #include <hnswlib/hnswlib.h>
 
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <optional>
+#include <limits>
+#include <queue>
 #include <stdexcept>
 
 #include "ragtune/simd/vector_kernels.hpp"
@@ -25,16 +27,6 @@ class kernel_space : public hnswlib::SpaceInterface<float> {
  private:
   std::size_t dim_;
   hnswlib::DISTFUNC<float> distance_;
-};
-
-// Only slots in the bitset may be returned.
-class bitset_filter : public hnswlib::BaseFilterFunctor {
- public:
-  explicit bitset_filter(const bitset& allowed) : allowed_(allowed) {}
-  bool operator()(hnswlib::labeltype label) override { return allowed_.test(static_cast<std::size_t>(label)); }
-
- private:
-  const bitset& allowed_;
 };
 
 using graph_type = hnswlib::HierarchicalNSW<float>;
@@ -180,17 +172,58 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
       }
     }
   }
-  std::optional<bitset_filter> filter;
-  if (allowed) filter.emplace(*allowed);
-  hnswlib::BaseFilterFunctor* functor = filter ? &*filter : nullptr;
-  auto top = (g.num_deleted_ == 0 && functor == nullptr)
-                 ? g.searchBaseLayerST<true>(current, query, std::max(ef, k), nullptr)
-                 : g.searchBaseLayerST<false>(current, query, std::max(ef, k), functor);
-  while (top.size() > k) top.pop();
-  out.resize(top.size());
-  for (std::size_t i = top.size(); i-- > 0;) {
-    out[i] = {top.top().first, static_cast<std::int64_t>(g.getExternalLabel(top.top().second))};
-    top.pop();
+  // Best-first search of level 0 with this query's ef. ragtune's own loop over
+  // hnswlib's graph: per-query ef (searchKnn shares one ef_ across threads), the
+  // filter tested on the bitset directly, and prefetches that stay inside each
+  // node's link list (hnswlib's read one entry past it).
+  using scored = std::pair<float, tableint>;
+  hnswlib::VisitedList* visited_list = g.visited_list_pool_->getFreeVisitedList();
+  hnswlib::vl_type* visited = visited_list->mass;
+  const hnswlib::vl_type tag = visited_list->curV;
+  const bool check_deleted = g.num_deleted_ > 0;
+  auto accepted = [&](tableint id) {
+    if (check_deleted && g.isMarkedDeleted(id)) return false;
+    return allowed == nullptr || allowed->test(static_cast<std::size_t>(g.getExternalLabel(id)));
+  };
+  const std::size_t breadth = std::max(ef, k);
+  std::priority_queue<scored> best;                                            // worst kept on top
+  std::priority_queue<scored, std::vector<scored>, std::greater<scored>> frontier;  // closest first
+  visited[current] = tag;
+  frontier.emplace(distance, current);
+  if (accepted(current)) best.emplace(distance, current);
+  float bound = best.empty() ? std::numeric_limits<float>::max() : best.top().first;
+  while (!frontier.empty()) {
+    const auto [d, node] = frontier.top();
+    if (d > bound && best.size() >= breadth) break;
+    frontier.pop();
+    unsigned int* list = g.get_linklist0(node);
+    const int size = g.getListCount(list);
+    const tableint* neighbours = reinterpret_cast<const tableint*>(list + 1);
+    for (int j = 0; j < size; ++j) {
+      if (j + 1 < size) {
+        __builtin_prefetch(visited + neighbours[j + 1]);
+        __builtin_prefetch(g.getDataByInternalId(neighbours[j + 1]));
+      }
+      const tableint candidate = neighbours[j];
+      if (visited[candidate] == tag) continue;
+      visited[candidate] = tag;
+      const float dc = g.fstdistfunc_(query, g.getDataByInternalId(candidate), g.dist_func_param_);
+      if (best.size() < breadth || dc < bound) {
+        frontier.emplace(dc, candidate);
+        if (accepted(candidate)) {
+          best.emplace(dc, candidate);
+          if (best.size() > breadth) best.pop();
+        }
+        if (!best.empty()) bound = best.top().first;
+      }
+    }
+  }
+  g.visited_list_pool_->releaseVisitedList(visited_list);
+  while (best.size() > k) best.pop();
+  out.resize(best.size());
+  for (std::size_t i = best.size(); i-- > 0;) {
+    out[i] = {best.top().first, static_cast<std::int64_t>(g.getExternalLabel(best.top().second))};
+    best.pop();
   }
   return out;
 }
