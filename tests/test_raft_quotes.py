@@ -52,3 +52,40 @@ def test_bad_input():
     with pytest.raises(TypeError, match="oracle must be str"):
         check_quotes("x <ANSWER>: y", [3])
     assert not check_quotes("##begin_quote####end_quote## <ANSWER>: y", ["text"]).ok  # an empty quote proves nothing
+
+
+def test_formats_and_atomic_jsonl(tmp_path):
+    import json
+
+    from ragtune.raft.formats import RaftExample, to_record, write_jsonl
+
+    items = faq_items()[:5]
+    examples = [
+        RaftExample(f"faq-{n}", item.question, [items[(n + 1) % 5].answer, item.answer],
+                    [f"faq/programming.rst.txt: {items[(n + 1) % 5].question}", f"faq/programming.rst.txt: {item.question}"],
+                    [1], f"##begin_quote##{item.answer[:40]}##end_quote## <ANSWER>: see above")
+        for n, item in enumerate(items)
+    ]
+    hf = to_record(examples[0], "hf")
+    assert set(hf) == {"id", "type", "question", "context", "oracle_context", "cot_answer", "instruction"}
+    assert hf["oracle_context"] == items[0].answer and hf["context"]["sentences"][0][1] == items[0].answer
+    assert hf["instruction"].endswith("\n" + items[0].question) and hf["instruction"].count("<DOCUMENT>") == 2
+    chat = to_record(examples[0], "chat", system_prompt="Answer from the documents.")
+    assert [m["role"] for m in chat["messages"]] == ["system", "user", "assistant"]
+    assert to_record(examples[0], "completion")["completion"] == examples[0].cot_answer
+    assert to_record(examples[0], "eval")["gold_final_answer"] == "see above"
+    path = tmp_path / "out" / "train.jsonl"
+    assert write_jsonl(examples, path, "chat") == 5
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 5 and all(r["messages"][-1]["content"] for r in rows)
+    assert list(path.parent.iterdir()) == [path]  # no temporary left behind
+
+    def broken():
+        yield examples[0]
+        raise RuntimeError("generator failed")
+
+    with pytest.raises(RuntimeError):
+        write_jsonl(broken(), tmp_path / "out" / "other.jsonl", "hf")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["train.jsonl"]
+    with pytest.raises(ValueError, match="unknown format"):
+        to_record(examples[0], "alpaca")
