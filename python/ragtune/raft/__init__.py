@@ -1,13 +1,15 @@
 """RAFT: retrieval-augmented fine-tuning datasets (in progress).
 
-Available now: RAFT-style chain-of-thought answers (:func:`parse_cot_answer`,
-:func:`check_quotes`), examples and their output formats (:class:`RaftExample`,
-:func:`to_record`, :func:`write_jsonl`), and the C++ example assembler as
-``ragtune._core.raft_assemble`` until the public ``assemble`` lands.
+Available now: :func:`assemble` (questions + oracle chunks + random, hard or mixed
+distractors, quotes verified), RAFT-style chain-of-thought answers
+(:func:`parse_cot_answer`, :func:`check_quotes`), and the output formats
+(:class:`RaftExample`, :func:`to_record`, :func:`write_jsonl`). Still to come: LLM
+question generation, splits, context budgets, parquet output and validation.
 """
 
 from __future__ import annotations
 
+from .assemble import QAItem, RaftDataset, RaftReport, assemble, chunk_id, cot_from_answer
 from .formats import FORMATS, RaftExample, to_record, write_jsonl
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, CotAnswer, QuoteCheck, check_quotes, parse_cot_answer
 
@@ -17,9 +19,15 @@ __all__ = [
     "END_QUOTE",
     "FORMATS",
     "CotAnswer",
+    "QAItem",
     "QuoteCheck",
+    "RaftDataset",
+    "RaftReport",
     "RaftExample",
+    "assemble",
     "check_quotes",
+    "chunk_id",
+    "cot_from_answer",
     "parse_cot_answer",
     "to_record",
     "write_jsonl",

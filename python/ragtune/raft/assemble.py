@@ -1,0 +1,233 @@
+"""Assembling RAFT examples from chunks and question–answer items.
+
+The sampling itself runs in C++ (``_core.raft_assemble``); this module prepares
+its arrays (ids, near-duplicate evidence, hard candidates from a ragtune Index),
+checks every quoted span of every answer against the oracle(s), and builds
+:class:`~ragtune.raft.formats.RaftExample` objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from .. import _core
+from .._inputs import as_int, as_text, as_threads
+from ..chunking.chunk import Chunk
+from .formats import RaftExample
+from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, check_quotes
+
+Strategy = Literal["random", "hard", "mixed"]
+QuotePolicy = Literal["drop", "flag", "off"]
+_FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)", re.DOTALL)
+
+
+@dataclass(slots=True)
+class QAItem:
+    """A question, its answer, and the chunk(s) that hold the answer (by chunk id).
+
+    ``cot_answer`` is the chain-of-thought answer in RAFT style; when absent, one is
+    built from ``answer`` by quoting the answer's first sentence from the oracle.
+    """
+
+    question: str
+    oracle_ids: list[str]
+    answer: str | None = None
+    cot_answer: str | None = None
+    id: str | None = None
+
+
+@dataclass(slots=True)
+class RaftReport:
+    """What assembly did, in numbers."""
+
+    items: int = 0
+    examples: int = 0
+    kept_oracle: int = 0
+    hard_distractors: int = 0
+    random_distractors: int = 0
+    near_duplicates_skipped: int = 0
+    quotes_checked: int = 0
+    quotes_missing: int = 0
+    dropped_for_quotes: int = 0
+    flagged_for_quotes: int = 0
+    missing_final_answer: int = 0
+
+
+@dataclass(slots=True)
+class RaftDataset:
+    """Assembled examples and the report."""
+
+    examples: list[RaftExample]
+    report: RaftReport = field(default_factory=RaftReport)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __repr__(self) -> str:
+        r = self.report
+        return (f"RaftDataset({len(self.examples)} examples, oracle kept in {r.kept_oracle}, "
+                f"{r.hard_distractors} hard + {r.random_distractors} random distractors, "
+                f"{r.dropped_for_quotes} dropped for unverified quotes)")
+
+
+def chunk_id(chunk: Chunk) -> str:
+    """The id ragtune gives a chunk everywhere (``source#index``), as Index.add does."""
+    if chunk.source is None:
+        raise ValueError("chunks need a source to be referenced by id; split with source=... or pass ids")
+    return f"{chunk.source}#{chunk.index}"
+
+
+def cot_from_answer(answer: str) -> str:
+    """A RAFT-style answer for an existing answer text (no LLM): quote its first
+    sentence, then give the answer itself.
+
+    Examples
+    --------
+    >>> cot_from_answer("Use py. It is installed with Python.")
+    '##begin_quote##Use py.##end_quote## <ANSWER>: Use py. It is installed with Python.'
+    """
+    text = as_text(answer, what="answer").strip()
+    match = _FIRST_SENTENCE.match(text)
+    quote = (match.group(1) if match else text.split("\n")[0]).strip()
+    return f"{BEGIN_QUOTE}{quote}{END_QUOTE} {ANSWER_MARKER} {' '.join(text.split())}"
+
+
+def _stable_hash(text: str) -> int:
+    normalised = " ".join(text.split()).lower().encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(normalised, digest_size=8).digest(), "little")
+
+
+def assemble(
+    chunks: Sequence[Chunk],
+    items: Sequence[QAItem],
+    *,
+    distractors: int = 4,
+    p: float = 0.8,
+    strategy: Strategy = "random",
+    index: Any = None,
+    mode: Literal["dense", "bm25", "hybrid"] = "hybrid",
+    candidates: int = 20,
+    hard_fraction: float = 0.5,
+    seed: int = 0,
+    near_duplicate_jaccard: float = 0.8,
+    verify_quotes: QuotePolicy = "drop",
+    normalise_whitespace: bool = False,
+    threads: int = 0,
+) -> RaftDataset:
+    """RAFT examples: each question with its oracle chunk(s) (in round(p·N) of the
+    examples) and ``distractors`` other chunks, shuffled.
+
+    Parameters
+    ----------
+    chunks : the corpus, as Chunks with sources (ids are ``source#index``)
+    items : questions with their oracle chunk ids
+    distractors : k, the distractors per example (the paper uses 4)
+    p : share of examples that show their oracle (the paper recommends 0.8)
+    strategy : "random", "hard" (the index's best non-oracle chunks for the question)
+        or "mixed" (``hard_fraction`` of them hard)
+    index : a ragtune Index holding the same chunks (needed for hard and mixed)
+    verify_quotes : "drop" examples whose quotes are not verbatim in the oracle(s),
+        "flag" them (``metadata["quotes_ok"] = False``), or "off"
+    seed : the same seed gives the same dataset, whatever ``threads``
+
+    Examples
+    --------
+    >>> from ragtune import RecursiveChunker
+    >>> docs = ["Tea is brewed.", "Coffee is roasted.", "Milk is poured.", "Sugar is sweet.", "Salt is salty."]
+    >>> chunks = [c for d in RecursiveChunker(chunk_size=50, chunk_overlap=0).split_many(
+    ...     docs, sources=[f"d{i}" for i in range(5)]) for c in d]
+    >>> data = assemble(chunks, [QAItem("How is tea made?", ["d0#0"], answer="Tea is brewed.")],
+    ...                 distractors=2, p=1.0)
+    >>> ex = data.examples[0]
+    >>> len(ex.documents), ex.documents[ex.oracle_positions[0]]
+    (3, 'Tea is brewed.')
+    """
+    chunks = list(chunks)
+    items = list(items)
+    distractors = as_int(distractors, name="distractors", minimum=0, maximum=1000)
+    candidates = as_int(candidates, name="candidates", minimum=1, maximum=10000)
+    threads = as_threads(threads)
+    if verify_quotes not in ("drop", "flag", "off"):
+        raise ValueError(f"verify_quotes must be 'drop', 'flag' or 'off', got {verify_quotes!r}")
+    if not chunks:
+        raise ValueError("no chunks to draw documents from")
+    ids = [chunk_id(c) for c in chunks]
+    position = {id_: n for n, id_ in enumerate(ids)}
+    if len(position) != len(ids):
+        raise ValueError("chunk ids (source#index) repeat; give each document a distinct source")
+
+    oracle_offsets, oracle_positions = [0], []
+    for n, item in enumerate(items):
+        if not item.oracle_ids:
+            raise ValueError(f"items[{n}] ({item.question!r}) names no oracle chunk")
+        for oracle in item.oracle_ids:
+            if oracle not in position:
+                raise KeyError(f"items[{n}] names oracle chunk {oracle!r}, which is not among the chunks")
+            oracle_positions.append(position[oracle])
+        oracle_offsets.append(len(oracle_positions))
+
+    hard: dict[str, Any] = {}
+    if strategy in ("hard", "mixed"):
+        if index is None:
+            raise ValueError(f"strategy={strategy!r} needs index=: a ragtune Index holding these chunks")
+        ranked = index.search_many([as_text(i.question, what="question") for i in items], k=candidates, mode=mode)
+        offsets, flat = [0], []
+        for hits in ranked:
+            flat.extend(position[h.id] for h in hits if h.id in position)
+            offsets.append(len(flat))
+        hard = {"candidate_offsets": np.asarray(offsets, dtype=np.int64),
+                "candidate_ids": np.asarray(flat, dtype=np.int64)}
+
+    sources = {s: n for n, s in enumerate(dict.fromkeys(c.source for c in chunks))}
+    texts = [c.text for c in chunks]
+    out = _core.raft_assemble(
+        len(chunks), np.asarray(oracle_offsets, dtype=np.int64), np.asarray(oracle_positions, dtype=np.int64),
+        groups=np.asarray([sources[c.source] for c in chunks], dtype=np.int64),
+        starts=np.asarray([c.start for c in chunks], dtype=np.int64),
+        ends=np.asarray([c.end for c in chunks], dtype=np.int64),
+        text_hashes=np.asarray([_stable_hash(t) for t in texts], dtype=np.uint64),
+        minhash=_core.minhash_signatures(texts, size=64, shingle=5, threads=threads),
+        distractors=distractors, p=float(p), strategy=strategy, hard_fraction=float(hard_fraction), seed=int(seed),
+        near_duplicate_jaccard=float(near_duplicate_jaccard), threads=threads, **hard,
+    )
+    report = RaftReport(items=len(items), kept_oracle=int(out["kept_oracle"].sum()), hard_distractors=out["hard_used"],
+                        random_distractors=out["random_used"],
+                        near_duplicates_skipped=out["near_duplicates_skipped"])
+    doc_offsets = out["document_offsets"].tolist()
+    documents = out["documents"].tolist()
+    pos_offsets = out["oracle_position_offsets"].tolist()
+    positions = out["oracle_positions"].tolist()
+    examples = []
+    for n, item in enumerate(items):
+        cot = item.cot_answer if item.cot_answer is not None else cot_from_answer(item.answer or "")
+        oracle_texts = [texts[position[o]] for o in item.oracle_ids]
+        metadata: dict[str, Any] = {"oracle_ids": list(item.oracle_ids)}
+        if verify_quotes != "off":
+            check = check_quotes(cot, oracle_texts, normalise_whitespace=normalise_whitespace)
+            report.quotes_checked += check.quotes
+            report.quotes_missing += len(check.missing)
+            report.missing_final_answer += not check.has_answer
+            if not check.ok:
+                if verify_quotes == "drop":
+                    report.dropped_for_quotes += 1
+                    continue
+                report.flagged_for_quotes += 1
+                metadata["quotes_ok"] = False
+        shown = documents[doc_offsets[n]:doc_offsets[n + 1]]
+        examples.append(RaftExample(
+            id=item.id or f"raft-{n}",
+            question=item.question,
+            documents=[texts[c] for c in shown],
+            titles=[chunks[c].citation() for c in shown],
+            oracle_positions=positions[pos_offsets[n]:pos_offsets[n + 1]],
+            cot_answer=cot,
+            metadata=metadata,
+        ))
+    report.examples = len(examples)
+    return RaftDataset(examples, report)

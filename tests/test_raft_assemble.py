@@ -1,0 +1,82 @@
+"""RAFT assembly on the real Python FAQ: every rule checked on the real dataset."""
+
+import json
+
+import pytest
+from corpora import PYTHON_DOCS
+
+from ragtune import HashingEmbeddings, Index, RecursiveChunker
+from ragtune.datasets import parse_faq
+from ragtune.raft import QAItem, assemble, check_quotes, chunk_id, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def faq_corpus():
+    names, texts, items = [], [], []
+    for path in sorted(PYTHON_DOCS.rglob("*.rst.txt"))[:120] + sorted((PYTHON_DOCS / "faq").glob("*.rst.txt")):
+        name = str(path.relative_to(PYTHON_DOCS))
+        if name in names:
+            continue
+        names.append(name)
+        texts.append(path.read_text(encoding="utf-8"))
+    chunks_by_doc = RecursiveChunker(chunk_size=800, chunk_overlap=100).split_many(texts, sources=names)
+    chunks = [c for doc in chunks_by_doc for c in doc]
+    for name, text, doc_chunks in zip(names, texts, chunks_by_doc):
+        if not name.startswith("faq/"):
+            continue
+        for faq in parse_faq(text, source=name):
+            holding = [chunk_id(c) for c in doc_chunks if c.start <= faq.answer_start < c.end]
+            items.append(QAItem(faq.question, holding[:1], answer=faq.answer))
+    index = Index(embedding=HashingEmbeddings(dim=256))
+    index.add(chunks)
+    return chunks, items, index
+
+
+@pytest.mark.parametrize("strategy", ["random", "hard", "mixed"])
+def test_rules_hold_on_the_real_faq(faq_corpus, strategy):
+    chunks, items, index = faq_corpus
+    by_id = {chunk_id(c): c for c in chunks}
+    data = assemble(chunks, items, distractors=4, p=0.8, strategy=strategy, index=index, mode="bm25", seed=5)
+    report = data.report
+    assert report.items == len(items) >= 170
+    assert report.kept_oracle == round(0.8 * len(items))
+    assert report.examples + report.dropped_for_quotes == len(items)
+    assert report.examples >= 0.8 * len(items)
+    if strategy != "random":
+        assert report.hard_distractors > 0
+    for example in data.examples:
+        oracle = by_id[example.metadata["oracle_ids"][0]]
+        assert len(example.documents) == 5 and len(set(example.titles)) == 5  # no document repeats
+        shown_oracle = [p for p, t in enumerate(example.titles) if t == oracle.citation()]
+        assert shown_oracle == example.oracle_positions
+        for title, text in zip(example.titles, example.documents):
+            source = title.rsplit(":", 1)[0]
+            if title != oracle.citation() and source == oracle.source:
+                chunk = next(c for c in chunks if c.citation() == title)
+                assert chunk.end <= oracle.start or chunk.start >= oracle.end  # no overlapping near-duplicate
+        assert check_quotes(example.cot_answer, [oracle.text]).ok
+
+
+def test_same_seed_same_dataset_whatever_the_threads(faq_corpus, tmp_path):
+    chunks, items, index = faq_corpus
+    one = assemble(chunks, items[:60], strategy="mixed", index=index, seed=9, threads=1)
+    two = assemble(chunks, items[:60], strategy="mixed", index=index, seed=9, threads=2)
+    assert [e.documents for e in one.examples] == [e.documents for e in two.examples]
+    write_jsonl(one.examples, tmp_path / "raft.jsonl", "hf")
+    rows = [json.loads(line) for line in (tmp_path / "raft.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(one.examples) and all(":" in t for r in rows for t in r["context"]["title"][0])
+
+
+def test_bad_input(faq_corpus):
+    chunks, items, index = faq_corpus
+    with pytest.raises(ValueError, match="needs index="):
+        assemble(chunks, items[:3], strategy="hard")
+    with pytest.raises(KeyError, match="not among the chunks"):
+        assemble(chunks, [QAItem("q?", ["nowhere#0"])])
+    with pytest.raises(ValueError, match="names no oracle"):
+        assemble(chunks, [QAItem("q?", [])])
+    with pytest.raises(ValueError, match="verify_quotes must be"):
+        assemble(chunks, items[:3], verify_quotes="maybe")
+    flagged = assemble(chunks, [QAItem("q?", [items[0].oracle_ids[0]], cot_answer="##begin_quote##invented##end_quote## <ANSWER>: x")],
+                       verify_quotes="flag")
+    assert flagged.report.flagged_for_quotes == 1 and flagged.examples[0].metadata["quotes_ok"] is False
