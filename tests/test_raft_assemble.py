@@ -80,3 +80,23 @@ def test_bad_input(faq_corpus):
     flagged = assemble(chunks, [QAItem("q?", [items[0].oracle_ids[0]], cot_answer="##begin_quote##invented##end_quote## <ANSWER>: x")],
                        verify_quotes="flag")
     assert flagged.report.flagged_for_quotes == 1 and flagged.examples[0].metadata["quotes_ok"] is False
+
+
+@pytest.mark.parametrize("by", ["oracle", "source"])
+def test_splits_never_share_an_oracle_or_source(faq_corpus, by):
+    from ragtune.raft import split_examples
+
+    chunks, items, index = faq_corpus
+    data = assemble(chunks, items, strategy="random", seed=2)
+    parts, report = split_examples(data.examples, by=by, seed=4)
+    assert sum(r["examples"] for r in report.values()) == len(data.examples)
+    owner = {}
+    for name, examples in parts.items():
+        for e in examples:
+            for oracle in e.metadata["oracle_ids"]:
+                key = oracle.rsplit("#", 1)[0] if by == "source" else oracle
+                assert owner.setdefault(key, name) == name
+    if by == "oracle":
+        assert report["train"]["examples"] > report["test"]["examples"] > 0
+    with pytest.raises(ValueError, match="add up to 1"):
+        split_examples(data.examples, fractions={"train": 0.5})

@@ -3,14 +3,16 @@
 Available now: :func:`assemble` (questions + oracle chunks + random, hard or mixed
 distractors, quotes verified), RAFT-style chain-of-thought answers
 (:func:`parse_cot_answer`, :func:`check_quotes`), and the output formats
-(:class:`RaftExample`, :func:`to_record`, :func:`write_jsonl`). Still to come: LLM
-question generation, splits, context budgets, parquet output and validation.
+(:class:`RaftExample`, :func:`to_record`, :func:`write_jsonl`). Leak-free splits:
+:func:`split_examples`. Still to come: LLM question generation, context budgets,
+parquet output and validation.
 """
 
 from __future__ import annotations
 
 from .assemble import QAItem, RaftDataset, RaftReport, assemble, chunk_id, cot_from_answer
 from .formats import FORMATS, RaftExample, to_record, write_jsonl
+from .splits import split_examples
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, CotAnswer, QuoteCheck, check_quotes, parse_cot_answer
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "chunk_id",
     "cot_from_answer",
     "parse_cot_answer",
+    "split_examples",
     "to_record",
     "write_jsonl",
 ]
