@@ -1,0 +1,111 @@
+"""RAFT assembly speed: ragtune's C++ sampler against a plain-Python implementation
+of the reference algorithm (gorilla raft/: oracle + k uniform distractors, oracle
+kept with probability P, shuffled), on the same input in one run.
+
+Input: 1M questions over 1M chunks, one oracle each, k=4. "hard" takes distractors
+from 20 precomputed neighbours per question (as an index search would give them;
+generated here so the benchmark measures assembly, not search).
+
+    .venv/bin/python benchmarks/bench_raft.py [--items 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+
+import ragtune
+from ragtune import _core
+from timing import timed
+
+K = 4
+P = 0.8
+NEIGHBOURS = 20
+
+
+def python_random(oracles: list[int], chunks: int, seed: int) -> list[list[int]]:
+    """The reference algorithm, written plainly but without gorilla's O(N) list copies."""
+    rng = random.Random(seed)
+    out = []
+    for oracle in oracles:
+        docs = [oracle]
+        while len(docs) < K + 1:
+            c = rng.randrange(chunks)
+            if c != oracle and c not in docs:
+                docs.append(c)
+        if rng.random() >= P:  # drop the oracle: another distractor takes its place
+            while True:
+                c = rng.randrange(chunks)
+                if c != oracle and c not in docs:
+                    docs[0] = c
+                    break
+        rng.shuffle(docs)
+        out.append(docs)
+    return out
+
+
+def python_hard(oracles: list[int], neighbours: np.ndarray, chunks: int, seed: int) -> list[list[int]]:
+    rng = random.Random(seed)
+    out = []
+    for oracle, ranked in zip(oracles, neighbours.tolist()):
+        docs = [oracle]
+        for c in ranked:
+            if len(docs) == K + 1:
+                break
+            if c != oracle and c not in docs:
+                docs.append(c)
+        if rng.random() >= P:
+            while True:
+                c = rng.randrange(chunks)
+                if c != oracle and c not in docs:
+                    docs[0] = c
+                    break
+        rng.shuffle(docs)
+        out.append(docs)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--chunks", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "out" / "raft.json")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    oracles = rng.integers(0, args.chunks, size=args.items)
+    neighbours = rng.integers(0, args.chunks, size=(args.items, NEIGHBOURS))
+    neighbours[:, 0] = oracles  # an index ranks the oracle itself first: it must be skipped
+    offsets = np.arange(args.items + 1, dtype=np.int64)
+    candidate_offsets = np.arange(0, (args.items + 1) * NEIGHBOURS, NEIGHBOURS, dtype=np.int64)
+    oracle_list = oracles.tolist()
+    print(json.dumps({"items": args.items, "chunks": args.chunks, "k": K, "p": P, "cores": os.cpu_count(),
+                      "ragtune": ragtune.__version__}))
+    rows = {}
+    t_py, _ = timed(lambda: python_random(oracle_list, args.chunks, 1), 1)
+    rows["python reference, random"] = t_py
+    for threads in (1, 2):
+        t, out = timed(lambda: _core.raft_assemble(args.chunks, offsets, oracles, distractors=K, p=P, seed=1,
+                                                   threads=threads), 3)
+        rows[f"ragtune random, {threads} thread(s)"] = t
+    assert int(out["kept_oracle"].sum()) == round(P * args.items)
+    t_pyh, _ = timed(lambda: python_hard(oracle_list, neighbours, args.chunks, 1), 1)
+    rows["python reference, hard"] = t_pyh
+    for threads in (1, 2):
+        t, out = timed(lambda: _core.raft_assemble(args.chunks, offsets, oracles, distractors=K, p=P, seed=1,
+                                                   strategy="hard", candidate_offsets=candidate_offsets,
+                                                   candidate_ids=neighbours.ravel(), threads=threads), 3)
+        rows[f"ragtune hard, {threads} thread(s)"] = t
+    for name, seconds in rows.items():
+        base = t_py if "random" in name else t_pyh
+        print(f"  {name:<34} {seconds:8.3f} s  {args.items / seconds:14,.0f} examples/s  {base / seconds:8.1f}x")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({name: args.items / s for name, s in rows.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
