@@ -100,3 +100,25 @@ def test_splits_never_share_an_oracle_or_source(faq_corpus, by):
         assert report["train"]["examples"] > report["test"]["examples"] > 0
     with pytest.raises(ValueError, match="add up to 1"):
         split_examples(data.examples, fractions={"train": 0.5})
+
+
+def test_written_files_validate_in_every_format(faq_corpus, tmp_path, minilm_tokenizer):
+    from ragtune.raft import validate
+
+    chunks, items, index = faq_corpus
+    data = assemble(chunks, items, strategy="hard", index=index, mode="bm25", seed=1)
+    for fmt in ("hf", "completion", "chat", "eval"):
+        path = tmp_path / f"{fmt}.jsonl"
+        write_jsonl(data.examples, path, fmt, system_prompt="Answer from the documents." if fmt == "chat" else None)
+        report = validate(path, fmt, tokenizer=minilm_tokenizer if fmt == "chat" else None)
+        assert report.ok, report.problems[:3]
+        assert report.rows == len(data.examples)
+    assert report.max_tokens is None
+    chat = validate(tmp_path / "chat.jsonl", "chat", tokenizer=minilm_tokenizer, max_tokens=100)
+    assert chat.max_tokens > 100 and not chat.ok and "above the limit" in chat.problems[0]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"messages": [{"role": "assistant", "content": "a"}, {"role": "user", "content": "q"}]}\n'
+                      "not json\n\n[1, 2]\n", encoding="utf-8")
+    problems = validate(broken, "chat").problems
+    assert any("roles are" in p for p in problems) and any("not JSON" in p for p in problems)
+    assert any("empty line" in p for p in problems) and any("not a JSON object" in p for p in problems)

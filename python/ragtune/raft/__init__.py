@@ -4,8 +4,8 @@ Available now: :func:`assemble` (questions + oracle chunks + random, hard or mix
 distractors, quotes verified), RAFT-style chain-of-thought answers
 (:func:`parse_cot_answer`, :func:`check_quotes`), and the output formats
 (:class:`RaftExample`, :func:`to_record`, :func:`write_jsonl`). Leak-free splits:
-:func:`split_examples`. Still to come: LLM question generation, context budgets,
-parquet output and validation.
+:func:`split_examples`. File checks: :func:`validate`. Still to come: LLM question
+generation, context budgets and parquet output.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from .assemble import QAItem, RaftDataset, RaftReport, assemble, chunk_id, cot_from_answer
 from .formats import FORMATS, RaftExample, to_record, write_jsonl
 from .splits import split_examples
+from .validate import ValidationReport, validate
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, CotAnswer, QuoteCheck, check_quotes, parse_cot_answer
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "cot_from_answer",
     "parse_cot_answer",
     "split_examples",
+    "validate",
+    "ValidationReport",
     "to_record",
     "write_jsonl",
 ]
