@@ -122,3 +122,20 @@ def test_written_files_validate_in_every_format(faq_corpus, tmp_path, minilm_tok
     problems = validate(broken, "chat").problems
     assert any("roles are" in p for p in problems) and any("not JSON" in p for p in problems)
     assert any("empty line" in p for p in problems) and any("not a JSON object" in p for p in problems)
+
+
+def test_faq_dataset_loads_with_datasets_as_jsonl_and_parquet(faq_corpus, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    from ragtune.raft import to_dataset, write_parquet
+
+    chunks, items, index = faq_corpus
+    data = assemble(chunks, items, strategy="mixed", index=index, mode="bm25", seed=3)
+    write_jsonl(data.examples, tmp_path / "train.jsonl", "hf")
+    write_parquet(data.examples, tmp_path / "train.parquet", "chat", system_prompt="Use the documents.")
+    from_json = datasets.load_dataset("json", data_files=str(tmp_path / "train.jsonl"), split="train")
+    from_parquet = datasets.load_dataset("parquet", data_files=str(tmp_path / "train.parquet"), split="train")
+    assert from_json.num_rows == from_parquet.num_rows == len(data.examples)
+    assert set(from_json.column_names) == {"id", "type", "question", "context", "oracle_context", "cot_answer",
+                                          "instruction"}
+    assert from_parquet[0]["messages"][0]["role"] == "system"
+    assert to_dataset(data.examples, "completion").column_names == ["prompt", "completion"]

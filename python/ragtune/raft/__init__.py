@@ -4,14 +4,15 @@ Available now: :func:`assemble` (questions + oracle chunks + random, hard or mix
 distractors, quotes verified), RAFT-style chain-of-thought answers
 (:func:`parse_cot_answer`, :func:`check_quotes`), and the output formats
 (:class:`RaftExample`, :func:`to_record`, :func:`write_jsonl`). Leak-free splits:
-:func:`split_examples`. File checks: :func:`validate`. Still to come: LLM question
-generation, context budgets and parquet output.
+:func:`split_examples`. File checks: :func:`validate`. Parquet and ``datasets``:
+:func:`write_parquet`, :func:`to_dataset`. Still to come: LLM question generation
+and context budgets.
 """
 
 from __future__ import annotations
 
 from .assemble import QAItem, RaftDataset, RaftReport, assemble, chunk_id, cot_from_answer
-from .formats import FORMATS, RaftExample, to_record, write_jsonl
+from .formats import FORMATS, RaftExample, to_dataset, to_record, write_jsonl, write_parquet
 from .splits import split_examples
 from .validate import ValidationReport, validate
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, CotAnswer, QuoteCheck, check_quotes, parse_cot_answer
@@ -35,6 +36,8 @@ __all__ = [
     "split_examples",
     "validate",
     "ValidationReport",
+    "to_dataset",
     "to_record",
     "write_jsonl",
+    "write_parquet",
 ]

@@ -113,3 +113,37 @@ def write_jsonl(examples: Iterable[RaftExample], path: str | os.PathLike[str], f
         Path(temporary).unlink(missing_ok=True)
         raise
     return count
+
+
+def to_dataset(examples: Iterable[RaftExample], fmt: Format, *, system_prompt: str | None = None) -> Any:
+    """A Hugging Face ``datasets.Dataset`` of the examples in format ``fmt``
+    (needs ``pip install 'ragtune[raft]'``)."""
+    try:
+        import datasets
+    except ImportError as error:  # pragma: no cover - exercised only without the extra
+        raise ImportError("to_dataset needs the datasets package: pip install 'ragtune[raft]'") from error
+    return datasets.Dataset.from_list([to_record(e, fmt, system_prompt=system_prompt) for e in examples])
+
+
+def write_parquet(examples: Iterable[RaftExample], path: str | os.PathLike[str], fmt: Format, *,
+                  system_prompt: str | None = None) -> int:
+    """Write a Parquet file (via pyarrow), published atomically like :func:`write_jsonl`."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as error:  # pragma: no cover - exercised only without the extra
+        raise ImportError("write_parquet needs pyarrow: pip install 'ragtune[raft]'") from error
+    records = [to_record(e, fmt, system_prompt=system_prompt) for e in examples]
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        pq.write_table(pa.Table.from_pylist(records), temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return len(records)
