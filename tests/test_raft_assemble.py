@@ -139,3 +139,21 @@ def test_faq_dataset_loads_with_datasets_as_jsonl_and_parquet(faq_corpus, tmp_pa
                                           "instruction"}
     assert from_parquet[0]["messages"][0]["role"] == "system"
     assert to_dataset(data.examples, "completion").column_names == ["prompt", "completion"]
+
+
+def test_context_budget_cuts_distractors_never_oracles(faq_corpus, minilm_tokenizer):
+    chunks, items, index = faq_corpus
+    by_id = {chunk_id(c): c for c in chunks}
+    budget = 600
+    data = assemble(chunks, items[:80], strategy="random", seed=4, max_tokens=budget, tokenizer=minilm_tokenizer)
+    r = data.report
+    assert r.truncated_distractors > 0 and r.examples + r.dropped_for_quotes + r.dropped_for_budget == 80
+    for e in data.examples:
+        texts = [e.question, e.cot_answer, *e.documents]
+        assert sum(len(minilm_tokenizer.tokenize(t)) for t in texts) <= budget
+        for p in e.oracle_positions:
+            assert e.documents[p] == by_id[e.metadata["oracle_ids"][0]].text  # oracles intact
+    tight = assemble(chunks, items[:20], max_tokens=20, tokenizer=minilm_tokenizer)
+    assert tight.report.dropped_for_budget > 0
+    with pytest.raises(ValueError, match="needs tokenizer"):
+        assemble(chunks, items[:2], max_tokens=100)

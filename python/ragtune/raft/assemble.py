@@ -57,6 +57,8 @@ class RaftReport:
     dropped_for_quotes: int = 0
     flagged_for_quotes: int = 0
     missing_final_answer: int = 0
+    truncated_distractors: int = 0
+    dropped_for_budget: int = 0
 
 
 @dataclass(slots=True)
@@ -103,6 +105,35 @@ def _stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(normalised, digest_size=8).digest(), "little")
 
 
+class _Budget:
+    """Fits an example into max_tokens by cutting distractors (never oracles)."""
+
+    def __init__(self, max_tokens: int, counter: Any) -> None:
+        self.max_tokens = max_tokens
+        self.counter = counter
+
+    def fit(self, example: RaftExample, report: RaftReport) -> bool:
+        counts = self.counter.count([example.question, example.cot_answer, *example.documents])
+        fixed = counts[0] + counts[1] + sum(counts[2 + p] for p in example.oracle_positions)
+        distractors = [i for i in range(len(example.documents)) if i not in example.oracle_positions]
+        if fixed + sum(counts[2 + i] for i in distractors) <= self.max_tokens:
+            return True
+        if fixed > self.max_tokens:
+            return False
+        share = (self.max_tokens - fixed) // max(1, len(distractors))
+        for i in distractors:
+            if counts[2 + i] > share:
+                starts = [a for a, _ in self.counter.backend.encode(example.documents[i],
+                                                                    add_special_tokens=False).offsets]
+                cut = starts[share] if share < len(starts) else len(example.documents[i])
+                # Re-tokenising a cut text can differ at the edge: shorten until it fits.
+                while cut > 0 and self.counter.count([example.documents[i][:cut]])[0] > share:
+                    cut = max(0, cut - max(1, cut // 20))
+                example.documents[i] = example.documents[i][:cut].rstrip()
+                report.truncated_distractors += 1
+        return True
+
+
 def assemble(
     chunks: Sequence[Chunk],
     items: Sequence[QAItem],
@@ -118,6 +149,8 @@ def assemble(
     near_duplicate_jaccard: float = 0.8,
     verify_quotes: QuotePolicy = "drop",
     normalise_whitespace: bool = False,
+    max_tokens: int | None = None,
+    tokenizer: Any = None,
     threads: int = 0,
 ) -> RaftDataset:
     """RAFT examples: each question with its oracle chunk(s) (in round(p·N) of the
@@ -135,6 +168,12 @@ def assemble(
     verify_quotes : "drop" examples whose quotes are not verbatim in the oracle(s),
         "flag" them (``metadata["quotes_ok"] = False``), or "off"
     seed : the same seed gives the same dataset, whatever ``threads``
+    max_tokens, tokenizer : a context budget per example, counted with a Hugging Face
+        tokenizer over the question, the chain-of-thought answer and every document.
+        Oracles are never cut (they hold the quotes). When an example is over budget,
+        its distractors are cut at token boundaries to equal shares of what remains;
+        an example whose question, answer and oracles alone exceed the budget is
+        dropped (counted in the report).
 
     Examples
     --------
@@ -157,6 +196,16 @@ def assemble(
         raise ValueError(f"verify_quotes must be 'drop', 'flag' or 'off', got {verify_quotes!r}")
     if not chunks:
         raise ValueError("no chunks to draw documents from")
+    budget = None
+    if max_tokens is not None:
+        if tokenizer is None:
+            raise ValueError("max_tokens needs tokenizer= (a Hugging Face tokenizer) to count tokens")
+        from ..chunking.lengths import TokenCounter
+
+        counter = TokenCounter.wrap(tokenizer)
+        if counter is None:
+            raise TypeError("tokenizer must be a fast Hugging Face tokenizer (or a tokenizers.Tokenizer)")
+        budget = _Budget(as_int(max_tokens, name="max_tokens", minimum=1), counter)
     ids = [chunk_id(c) for c in chunks]
     position = {id_: n for n, id_ in enumerate(ids)}
     if len(position) != len(ids):
@@ -220,7 +269,7 @@ def assemble(
                 report.flagged_for_quotes += 1
                 metadata["quotes_ok"] = False
         shown = documents[doc_offsets[n]:doc_offsets[n + 1]]
-        examples.append(RaftExample(
+        example = RaftExample(
             id=item.id or f"raft-{n}",
             question=item.question,
             documents=[texts[c] for c in shown],
@@ -228,6 +277,10 @@ def assemble(
             oracle_positions=positions[pos_offsets[n]:pos_offsets[n + 1]],
             cot_answer=cot,
             metadata=metadata,
-        ))
+        )
+        if budget is not None and not budget.fit(example, report):
+            report.dropped_for_budget += 1
+            continue
+        examples.append(example)
     report.examples = len(examples)
     return RaftDataset(examples, report)
