@@ -157,3 +157,19 @@ def test_context_budget_cuts_distractors_never_oracles(faq_corpus, minilm_tokeni
     assert tight.report.dropped_for_budget > 0
     with pytest.raises(ValueError, match="needs tokenizer"):
         assemble(chunks, items[:2], max_tokens=100)
+
+
+def test_parquet_streams_in_row_groups_and_validates(faq_corpus, tmp_path):
+    import pyarrow.parquet as pq
+
+    from ragtune.raft import validate, write_parquet
+
+    chunks, items, index = faq_corpus
+    data = assemble(chunks, items, seed=6)
+    path = tmp_path / "train.parquet"
+    assert write_parquet(data.examples, path, "hf", batch_rows=50) == len(data.examples)
+    assert pq.ParquetFile(path).num_row_groups == -(-len(data.examples) // 50)
+    assert validate(path, "hf").ok
+    assert not validate(path, "chat").ok  # hf rows are not chat rows
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    assert "not a readable Parquet file" in validate(tmp_path / "bad.parquet", "hf").problems[0]

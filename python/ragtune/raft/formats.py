@@ -126,24 +126,44 @@ def to_dataset(examples: Iterable[RaftExample], fmt: Format, *, system_prompt: s
 
 
 def write_parquet(examples: Iterable[RaftExample], path: str | os.PathLike[str], fmt: Format, *,
-                  system_prompt: str | None = None) -> int:
-    """Write a Parquet file (via pyarrow), published atomically like :func:`write_jsonl`."""
+                  system_prompt: str | None = None, batch_rows: int = 10_000) -> int:
+    """Stream examples into a Parquet file (pyarrow, one row group per ``batch_rows``),
+    published atomically like :func:`write_jsonl`. Returns the count."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as error:  # pragma: no cover - exercised only without the extra
         raise ImportError("write_parquet needs pyarrow: pip install 'ragtune[raft]'") from error
-    records = [to_record(e, fmt, system_prompt=system_prompt) for e in examples]
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    count = 0
+    writer = None
     try:
-        pq.write_table(pa.Table.from_pylist(records), temporary)
+        batch: list[dict[str, Any]] = []
+        for example in examples:
+            batch.append(to_record(example, fmt, system_prompt=system_prompt))
+            if len(batch) == batch_rows:
+                table = pa.Table.from_pylist(batch) if writer is None else pa.Table.from_pylist(batch, schema=writer.schema)
+                writer = writer or pq.ParquetWriter(temporary, table.schema)
+                writer.write_table(table)
+                count += len(batch)
+                batch = []
+        if batch or writer is None:
+            table = pa.Table.from_pylist(batch) if writer is None else pa.Table.from_pylist(batch, schema=writer.schema)
+            writer = writer or pq.ParquetWriter(temporary, table.schema)
+            writer.write_table(table)
+            count += len(batch)
+        writer.close()
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, target)
     except BaseException:
+        if writer is not None:
+            writer.close()
         Path(temporary).unlink(missing_ok=True)
         raise
-    return len(records)
+    return count

@@ -61,9 +61,33 @@ def _check_chat(row: dict[str, Any], problems: list[str], line: int) -> list[str
     return contents
 
 
+def _rows(path: Path) -> Any:
+    """(line number, raw line or None, parsed row or an error message) for JSONL or Parquet."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except Exception as error:  # noqa: BLE001 - any reader failure is a problem to report
+            yield 1, None, f"not a readable Parquet file ({error})"
+            return
+        for number, row in enumerate(table.to_pylist(), start=1):
+            yield number, None, row
+        return
+    with open(path, encoding="utf-8", errors="strict") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                yield number, line, "empty line"
+                continue
+            try:
+                yield number, line, json.loads(line)
+            except json.JSONDecodeError as error:
+                yield number, line, f"not JSON ({error.msg})"
+
+
 def validate(path: str | os.PathLike[str], format: str, *, tokenizer: Any = None,
              max_tokens: int | None = None) -> ValidationReport:
-    """Check every row of a JSONL file in one of the RAFT formats.
+    """Check every row of a JSONL or Parquet file in one of the RAFT formats.
 
     With a Hugging Face ``tokenizer``, also counts each row's tokens (all message or
     prompt text) and reports rows above ``max_tokens``.
@@ -80,47 +104,41 @@ def validate(path: str | os.PathLike[str], format: str, *, tokenizer: Any = None
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     report = ValidationReport(str(path), format)
     longest = 0
-    with open(path, encoding="utf-8", errors="strict") as f:
-        for line_number, line in enumerate(f, start=1):
-            if not line.strip():
-                report.problems.append(f"line {line_number}: empty line")
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                report.problems.append(f"line {line_number}: not JSON ({error.msg})")
-                continue
-            if not isinstance(row, dict):
-                report.problems.append(f"line {line_number}: not a JSON object")
-                continue
-            report.rows += 1
-            texts: list[str] = []
-            if format == "chat":
-                texts = _check_chat(row, report.problems, line_number)
-            elif format == "completion":
-                texts = [t for t in (_text(row, "prompt", report.problems, line_number),
-                                     _text(row, "completion", report.problems, line_number)) if t]
-            elif format == "eval":
-                for key in ("question", "gold_final_answer", "context"):
-                    _text(row, key, report.problems, line_number)
-            else:
-                for key in ("id", "question", "cot_answer", "instruction"):
-                    value = _text(row, key, report.problems, line_number)
-                    if key == "instruction" and value:
-                        texts.append(value)
-                context = row.get("context")
-                if (not isinstance(context, dict) or not isinstance(context.get("title"), list)
-                        or not isinstance(context.get("sentences"), list) or len(context["title"]) != 1
-                        or len(context["sentences"]) != 1 or len(context["title"][0]) != len(context["sentences"][0])):
-                    report.problems.append(f"line {line_number}: 'context' must be {{title: [[...]], sentences: [[...]]}} "
-                                           "with one title per document")
-                if isinstance(row.get("cot_answer"), str) and ANSWER_MARKER not in row["cot_answer"]:
-                    report.problems.append(f"line {line_number}: cot_answer has no {ANSWER_MARKER}")
-            if tokenizer is not None and texts:
-                count = sum(len(tokenizer.tokenize(t)) for t in texts)
-                longest = max(longest, count)
-                if max_tokens is not None and count > max_tokens:
-                    report.problems.append(f"line {line_number}: {count} tokens, above the limit of {max_tokens}")
+    for line_number, _, row in _rows(Path(path)):
+        if isinstance(row, str):
+            report.problems.append(f"line {line_number}: {row}")
+            continue
+        if not isinstance(row, dict):
+            report.problems.append(f"line {line_number}: not a JSON object")
+            continue
+        report.rows += 1
+        texts: list[str] = []
+        if format == "chat":
+            texts = _check_chat(row, report.problems, line_number)
+        elif format == "completion":
+            texts = [t for t in (_text(row, "prompt", report.problems, line_number),
+                                 _text(row, "completion", report.problems, line_number)) if t]
+        elif format == "eval":
+            for key in ("question", "gold_final_answer", "context"):
+                _text(row, key, report.problems, line_number)
+        else:
+            for key in ("id", "question", "cot_answer", "instruction"):
+                value = _text(row, key, report.problems, line_number)
+                if key == "instruction" and value:
+                    texts.append(value)
+            context = row.get("context")
+            if (not isinstance(context, dict) or not isinstance(context.get("title"), list)
+                    or not isinstance(context.get("sentences"), list) or len(context["title"]) != 1
+                    or len(context["sentences"]) != 1 or len(context["title"][0]) != len(context["sentences"][0])):
+                report.problems.append(f"line {line_number}: 'context' must be {{title: [[...]], sentences: [[...]]}} "
+                                       "with one title per document")
+            if isinstance(row.get("cot_answer"), str) and ANSWER_MARKER not in row["cot_answer"]:
+                report.problems.append(f"line {line_number}: cot_answer has no {ANSWER_MARKER}")
+        if tokenizer is not None and texts:
+            count = sum(len(tokenizer.tokenize(t)) for t in texts)
+            longest = max(longest, count)
+            if max_tokens is not None and count > max_tokens:
+                report.problems.append(f"line {line_number}: {count} tokens, above the limit of {max_tokens}")
     if report.rows == 0:
         report.problems.append("the file holds no rows")
     report.max_tokens = longest if tokenizer is not None else None
