@@ -28,6 +28,16 @@ P = 0.8
 NEIGHBOURS = 20
 
 
+def maybe_drop_oracle(docs: list[int], oracle: int, chunks: int, rng: random.Random) -> None:
+    """With probability 1 - P the oracle (docs[0]) is replaced by another distractor."""
+    if rng.random() >= P:
+        while True:
+            c = rng.randrange(chunks)
+            if c != oracle and c not in docs:
+                docs[0] = c
+                return
+
+
 def python_random(oracles: list[int], chunks: int, seed: int) -> list[list[int]]:
     """The reference algorithm, written plainly but without gorilla's O(N) list copies."""
     rng = random.Random(seed)
@@ -38,12 +48,7 @@ def python_random(oracles: list[int], chunks: int, seed: int) -> list[list[int]]
             c = rng.randrange(chunks)
             if c != oracle and c not in docs:
                 docs.append(c)
-        if rng.random() >= P:  # drop the oracle: another distractor takes its place
-            while True:
-                c = rng.randrange(chunks)
-                if c != oracle and c not in docs:
-                    docs[0] = c
-                    break
+        maybe_drop_oracle(docs, oracle, chunks, rng)
         rng.shuffle(docs)
         out.append(docs)
     return out
@@ -59,12 +64,7 @@ def python_hard(oracles: list[int], neighbours: np.ndarray, chunks: int, seed: i
                 break
             if c != oracle and c not in docs:
                 docs.append(c)
-        if rng.random() >= P:
-            while True:
-                c = rng.randrange(chunks)
-                if c != oracle and c not in docs:
-                    docs[0] = c
-                    break
+        maybe_drop_oracle(docs, oracle, chunks, rng)
         rng.shuffle(docs)
         out.append(docs)
     return out

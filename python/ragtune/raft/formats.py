@@ -142,21 +142,24 @@ def write_parquet(examples: Iterable[RaftExample], path: str | os.PathLike[str],
     os.close(fd)
     count = 0
     writer = None
+
+    def flush(batch: list[dict[str, Any]]) -> None:
+        nonlocal writer, count
+        table = pa.Table.from_pylist(batch, schema=writer.schema if writer is not None else None)
+        writer = writer or pq.ParquetWriter(temporary, table.schema)
+        writer.write_table(table)
+        count += len(batch)
+
     try:
         batch: list[dict[str, Any]] = []
         for example in examples:
             batch.append(to_record(example, fmt, system_prompt=system_prompt))
             if len(batch) == batch_rows:
-                table = pa.Table.from_pylist(batch) if writer is None else pa.Table.from_pylist(batch, schema=writer.schema)
-                writer = writer or pq.ParquetWriter(temporary, table.schema)
-                writer.write_table(table)
-                count += len(batch)
+                flush(batch)
                 batch = []
         if batch or writer is None:
-            table = pa.Table.from_pylist(batch) if writer is None else pa.Table.from_pylist(batch, schema=writer.schema)
-            writer = writer or pq.ParquetWriter(temporary, table.schema)
-            writer.write_table(table)
-            count += len(batch)
+            flush(batch)
+        assert writer is not None
         writer.close()
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
