@@ -32,6 +32,16 @@ def faq_corpus():
     return chunks, items, index
 
 
+def test_titles_name_source_and_section(faq_corpus):
+    chunks, items, index = faq_corpus
+    sources = {c.source for c in chunks}
+    documents = {s: (PYTHON_DOCS / s).read_text(encoding="utf-8") for s in sources}
+    data = assemble(chunks, items[:30], p=1.0, documents=documents, seed=1)
+    for e in data.examples:
+        title = e.titles[e.oracle_positions[0]]
+        assert title.startswith("faq/") and " › " in title and "(lines " in title
+
+
 @pytest.mark.parametrize("strategy", ["random", "hard", "mixed"])
 def test_rules_hold_on_the_real_faq(faq_corpus, strategy):
     chunks, items, index = faq_corpus

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .faq import FAQItem, parse_faq
+from .faq import FAQItem, parse_faq, section_titles
 
-__all__ = ["FAQItem", "parse_faq"]
+__all__ = ["FAQItem", "parse_faq", "section_titles"]

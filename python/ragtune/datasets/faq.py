@@ -32,6 +32,21 @@ class FAQItem:
     answer_end: int
 
 
+def section_titles(text: str) -> list[tuple[int, str]]:
+    """(code-point offset, title) of every reST section title and Markdown heading, in order.
+
+    Examples
+    --------
+    >>> section_titles("Intro\\n=====\\n\\ntext\\n\\n## Usage\\nmore")
+    [(0, 'Intro'), (19, 'Usage')]
+    """
+    lines = as_text(text).splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    return [(offsets[n], title) for n, title, _ in _titles([line.rstrip("\r\n") for line in lines])]
+
+
 def _titles(lines: list[str]) -> list[tuple[int, str, int]]:
     """(line number, title, lines used) for every reST title or Markdown heading."""
     titles = []

@@ -8,9 +8,10 @@ checks every quoted span of every answer against the oracle(s), and builds
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -105,6 +106,25 @@ def _stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(normalised, digest_size=8).digest(), "little")
 
 
+def _titles(chunks: list[Chunk], documents: Mapping[str, str] | None) -> list[str]:
+    """A real title per chunk: ``source › section (lines a-b)``, or ``source:a-b``."""
+    if documents is None:
+        return [c.citation() for c in chunks]
+    from ..datasets import section_titles
+
+    sections = {source: section_titles(text) for source, text in documents.items()}
+    out = []
+    for chunk in chunks:
+        found = sections.get(chunk.source or "", [])
+        position = bisect.bisect_right([offset for offset, _ in found], chunk.start) - 1
+        if position < 0 and found and found[0][0] < chunk.end:
+            position = 0  # the chunk opens the document: name it after its first title
+        section = found[position][1] if position >= 0 else None
+        lines = f"lines {chunk.line_start}-{chunk.line_end}"
+        out.append(f"{chunk.source} › {section} ({lines})" if section else f"{chunk.source} ({lines})")
+    return out
+
+
 class _Budget:
     """Fits an example into max_tokens by cutting distractors (never oracles)."""
 
@@ -151,6 +171,7 @@ def assemble(
     normalise_whitespace: bool = False,
     max_tokens: int | None = None,
     tokenizer: Any = None,
+    documents: Mapping[str, str] | None = None,
     threads: int = 0,
 ) -> RaftDataset:
     """RAFT examples: each question with its oracle chunk(s) (in round(p·N) of the
@@ -168,6 +189,8 @@ def assemble(
     verify_quotes : "drop" examples whose quotes are not verbatim in the oracle(s),
         "flag" them (``metadata["quotes_ok"] = False``), or "off"
     seed : the same seed gives the same dataset, whatever ``threads``
+    documents : the full texts by source; when given, each document's title names its
+        section (the reST or Markdown heading above the chunk), else its lines
     max_tokens, tokenizer : a context budget per example, counted with a Hugging Face
         tokenizer over the question, the chain-of-thought answer and every document.
         Oracles are never cut (they hold the quotes). When an example is over budget,
@@ -245,6 +268,7 @@ def assemble(
         distractors=distractors, p=float(p), strategy=strategy, hard_fraction=float(hard_fraction), seed=int(seed),
         near_duplicate_jaccard=float(near_duplicate_jaccard), threads=threads, **hard,
     )
+    titles = _titles(chunks, documents)
     report = RaftReport(items=len(items), kept_oracle=int(out["kept_oracle"].sum()), hard_distractors=out["hard_used"],
                         random_distractors=out["random_used"],
                         near_duplicates_skipped=out["near_duplicates_skipped"])
@@ -273,7 +297,7 @@ def assemble(
             id=item.id or f"raft-{n}",
             question=item.question,
             documents=[texts[c] for c in shown],
-            titles=[chunks[c].citation() for c in shown],
+            titles=[titles[c] for c in shown],
             oracle_positions=positions[pos_offsets[n]:pos_offsets[n + 1]],
             cot_answer=cot,
             metadata=metadata,
