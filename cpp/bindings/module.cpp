@@ -9,6 +9,7 @@ void bind_simd(py::module_& m);
 void bind_text(py::module_& m);
 void bind_index(py::module_& m);
 void bind_raft(py::module_& m);
+void bind_io(py::module_& m);
 
 #ifndef RAGTUNE_VERSION
 #define RAGTUNE_VERSION "0.0.0"
@@ -22,4 +23,5 @@ PYBIND11_MODULE(_core, m) {
   bind_text(m);
   bind_index(m);
   bind_raft(m);
+  bind_io(m);
 }

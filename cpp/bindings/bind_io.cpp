@@ -1,0 +1,145 @@
+// The io area: the validating safetensors reader. Tensors come back as numpy
+// arrays copied out of the mapping (the file may be closed or replaced later).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "ragtune/io/safetensors.hpp"
+
+namespace py = pybind11;
+namespace rio = ragtune::io;
+
+namespace {
+
+// numpy's name for a safetensors dtype; BF16 and the F8 types have none and come back as raw bits.
+const char* numpy_type(rio::dtype type) {
+  switch (type) {
+    case rio::dtype::boolean: return "bool";
+    case rio::dtype::u8: case rio::dtype::f8_e5m2: case rio::dtype::f8_e4m3: return "uint8";
+    case rio::dtype::i8: return "int8";
+    case rio::dtype::i16: return "int16";
+    case rio::dtype::u16: case rio::dtype::bf16: return "uint16";
+    case rio::dtype::f16: return "float16";
+    case rio::dtype::i32: return "int32";
+    case rio::dtype::u32: return "uint32";
+    case rio::dtype::f32: return "float32";
+    case rio::dtype::f64: return "float64";
+    case rio::dtype::i64: return "int64";
+    case rio::dtype::u64: return "uint64";
+  }
+  return "uint8";
+}
+
+// IEEE half to float, exactly (subnormals, infinities and NaN included).
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000) << 16;
+  std::uint32_t exponent = (h >> 10) & 0x1F;
+  std::uint32_t mantissa = h & 0x3FF;
+  std::uint32_t bits;
+  if (exponent == 0) {
+    if (mantissa == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      exponent = 127 - 15 + 1;
+      while ((mantissa & 0x400) == 0) {
+        mantissa <<= 1;
+        --exponent;
+      }
+      bits = sign | (exponent << 23) | ((mantissa & 0x3FF) << 13);
+    }
+  } else if (exponent == 0x1F) {
+    bits = sign | 0x7F800000 | (mantissa << 13);
+  } else {
+    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+  }
+  float out;
+  std::memcpy(&out, &bits, sizeof(out));
+  return out;
+}
+
+}  // namespace
+
+void bind_io(py::module_& m) {
+  py::class_<rio::safetensors_file, std::shared_ptr<rio::safetensors_file>>(
+      m, "SafetensorsFile", "A validated, memory-mapped safetensors file.")
+      .def(py::init([](const std::string& path) {
+             try {
+               return std::make_shared<rio::safetensors_file>(rio::safetensors_file::open(path));
+             } catch (const std::system_error& e) {
+               PyErr_SetString(PyExc_OSError, e.what());
+               throw py::error_already_set();
+             } catch (const std::runtime_error& e) {
+               throw py::value_error(e.what());  // a malformed file is bad input
+             }
+           }),
+           py::arg("path"))
+      .def_property_readonly("metadata", &rio::safetensors_file::metadata)
+      .def_property_readonly("file_size", &rio::safetensors_file::file_size)
+      .def_property_readonly("tensors",
+                             [](const rio::safetensors_file& f) {
+                               py::list out;
+                               for (const auto& t : f.tensors()) {
+                                 py::dict d;
+                                 d["name"] = t.name;
+                                 d["dtype"] = rio::dtype_name(t.type);
+                                 d["shape"] = t.shape;
+                                 d["data_offsets"] = py::make_tuple(t.begin, t.end);
+                                 out.append(d);
+                               }
+                               return out;
+                             })
+      .def(
+          "read",
+          [](const rio::safetensors_file& f, const std::string& name) {
+            const rio::tensor_info* t = nullptr;
+            try {
+              t = &f.find(name);
+            } catch (const std::out_of_range& e) {
+              throw py::key_error(e.what());
+            }
+            std::vector<py::ssize_t> shape(t->shape.begin(), t->shape.end());
+            py::array out(py::dtype(numpy_type(t->type)), shape);
+            std::memcpy(out.mutable_data(), f.bytes(*t), t->end - t->begin);
+            return out;
+          },
+          py::arg("name"), "The tensor as a numpy array (BF16 and F8 as their raw bits).")
+      .def(
+          "read_float32",
+          [](const rio::safetensors_file& f, const std::string& name) {
+            const rio::tensor_info* t = nullptr;
+            try {
+              t = &f.find(name);
+            } catch (const std::out_of_range& e) {
+              throw py::key_error(e.what());
+            }
+            if (t->type != rio::dtype::f32 && t->type != rio::dtype::f16 && t->type != rio::dtype::bf16)
+              throw py::type_error("tensor '" + name + "' is " + rio::dtype_name(t->type) +
+                                   "; read_float32 converts F32, F16 and BF16");
+            std::vector<py::ssize_t> shape(t->shape.begin(), t->shape.end());
+            py::array_t<float> out(shape);
+            float* target = out.mutable_data();
+            const std::uint8_t* source = f.bytes(*t);
+            const std::uint64_t n = t->elements();
+            for (std::uint64_t i = 0; i < n; ++i) {
+              if (t->type == rio::dtype::f32) {
+                std::memcpy(target + i, source + 4 * i, 4);
+              } else {
+                std::uint16_t bits;
+                std::memcpy(&bits, source + 2 * i, 2);
+                if (t->type == rio::dtype::f16) {
+                  target[i] = half_to_float(bits);
+                } else {
+                  const std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;  // bf16 is the top half of f32
+                  std::memcpy(target + i, &wide, 4);
+                }
+              }
+            }
+            return out;
+          },
+          py::arg("name"), "The tensor converted exactly to float32 (F32, F16, BF16).");
+}
