@@ -88,3 +88,62 @@ def test_tiny_and_missing_files(tmp_path):
         _core.SafetensorsFile(str(tmp_path / "tiny"))
     with pytest.raises(OSError, match="cannot open"):
         _core.SafetensorsFile(str(tmp_path / "missing"))
+
+
+def write_sharded(folder, tensors: dict, shards: int = 2):
+    """A sharded checkpoint laid out as Hugging Face saves one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = sorted(tensors)
+    weight_map = {}
+    for s in range(shards):
+        shard = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+        part = {n: tensors[n] for n in names[s::shards]}
+        save_file(part, str(folder / shard))
+        weight_map.update(dict.fromkeys(part, shard))
+    total = sum(v.nbytes for v in tensors.values())
+    (folder / "model.safetensors.index.json").write_text(
+        json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}))
+    return weight_map
+
+
+def test_sharded_checkpoint_reads_every_tensor(tmp_path):
+    rng = np.random.default_rng(1)
+    tensors = {f"layers.{i}.weight": rng.normal(size=(4, 3)).astype(np.float32) for i in range(7)}
+    weight_map = write_sharded(tmp_path / "ckpt", tensors, shards=3)
+    ckpt = _core.SafetensorsCheckpoint(str(tmp_path / "ckpt"))
+    assert sorted(ckpt.names) == sorted(tensors) and len(ckpt.shard_names) == 3
+    assert ckpt.metadata["total_size"] == str(sum(v.nbytes for v in tensors.values()))
+    for name, value in tensors.items():
+        assert ckpt.shard_of(name) == weight_map[name]
+        np.testing.assert_array_equal(ckpt.read(name), value)
+    single = tmp_path / "single"
+    single.mkdir()
+    save_file(tensors, str(single / "model.safetensors"))
+    assert sorted(_core.SafetensorsCheckpoint(str(single)).names) == sorted(tensors)
+    with pytest.raises(KeyError, match="no tensor named"):
+        ckpt.read("missing")
+
+
+@pytest.mark.parametrize("damage", ["escape", "unassigned", "missing", "not-json", "empty-folder"])
+def test_inconsistent_sharded_checkpoints_are_refused(tmp_path, damage):
+    tensors = {f"w{i}": np.ones(2, dtype=np.float32) * i for i in range(4)}
+    folder = tmp_path / "ckpt"
+    weight_map = write_sharded(folder, tensors)
+    index = folder / "model.safetensors.index.json"
+    if damage == "escape":
+        weight_map["w0"] = "../outside.safetensors"
+    elif damage == "unassigned":
+        del weight_map["w0"]
+    elif damage == "missing":
+        weight_map["ghost"] = next(iter(weight_map.values()))
+    if damage in ("escape", "unassigned", "missing"):
+        index.write_text(json.dumps({"weight_map": weight_map}))
+    elif damage == "not-json":
+        index.write_text("{")
+    else:
+        folder = tmp_path / "nothing"
+        folder.mkdir()
+    match = {"escape": "outside the checkpoint folder", "unassigned": "does not assign", "missing": "missing from",
+             "not-json": "not valid JSON", "empty-folder": "holds neither"}[damage]
+    with pytest.raises(ValueError, match=match):
+        _core.SafetensorsCheckpoint(str(folder))

@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "ragtune/io/checkpoint.hpp"
 #include "ragtune/io/safetensors.hpp"
 
 namespace py = pybind11;
@@ -62,20 +63,67 @@ float half_to_float(std::uint16_t h) {
   return out;
 }
 
+py::array raw_array(const rio::tensor_info& t, const std::uint8_t* bytes) {
+  std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
+  py::array out(py::dtype(numpy_type(t.type)), shape);
+  std::memcpy(out.mutable_data(), bytes, t.end - t.begin);
+  return out;
+}
+
+py::array_t<float> float32_array(const rio::tensor_info& t, const std::uint8_t* source) {
+  if (t.type != rio::dtype::f32 && t.type != rio::dtype::f16 && t.type != rio::dtype::bf16)
+    throw py::type_error("tensor '" + t.name + "' is " + rio::dtype_name(t.type) +
+                         "; read_float32 converts F32, F16 and BF16");
+  std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
+  py::array_t<float> out(shape);
+  float* target = out.mutable_data();
+  const std::uint64_t n = t.elements();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (t.type == rio::dtype::f32) {
+      std::memcpy(target + i, source + 4 * i, 4);
+      continue;
+    }
+    std::uint16_t bits;
+    std::memcpy(&bits, source + 2 * i, 2);
+    if (t.type == rio::dtype::f16) {
+      target[i] = half_to_float(bits);
+    } else {
+      const std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;  // bf16 is the top half of f32
+      std::memcpy(target + i, &wide, 4);
+    }
+  }
+  return out;
+}
+
+// Runs `open`, mapping I/O errors to OSError and malformed files to ValueError.
+template <class F>
+auto opening(F&& open) {
+  try {
+    return open();
+  } catch (const std::system_error& e) {
+    PyErr_SetString(PyExc_OSError, e.what());
+    throw py::error_already_set();
+  } catch (const std::runtime_error& e) {
+    throw py::value_error(e.what());  // a malformed file is bad input
+  }
+}
+
+template <class Lookup>
+auto looked_up(Lookup&& lookup) {
+  try {
+    return lookup();
+  } catch (const std::out_of_range& e) {
+    throw py::key_error(e.what());
+  }
+}
+
 }  // namespace
 
 void bind_io(py::module_& m) {
   py::class_<rio::safetensors_file, std::shared_ptr<rio::safetensors_file>>(
       m, "SafetensorsFile", "A validated, memory-mapped safetensors file.")
       .def(py::init([](const std::string& path) {
-             try {
-               return std::make_shared<rio::safetensors_file>(rio::safetensors_file::open(path));
-             } catch (const std::system_error& e) {
-               PyErr_SetString(PyExc_OSError, e.what());
-               throw py::error_already_set();
-             } catch (const std::runtime_error& e) {
-               throw py::value_error(e.what());  // a malformed file is bad input
-             }
+             return opening([&] { return std::make_shared<rio::safetensors_file>(rio::safetensors_file::open(path)); });
            }),
            py::arg("path"))
       .def_property_readonly("metadata", &rio::safetensors_file::metadata)
@@ -96,50 +144,44 @@ void bind_io(py::module_& m) {
       .def(
           "read",
           [](const rio::safetensors_file& f, const std::string& name) {
-            const rio::tensor_info* t = nullptr;
-            try {
-              t = &f.find(name);
-            } catch (const std::out_of_range& e) {
-              throw py::key_error(e.what());
-            }
-            std::vector<py::ssize_t> shape(t->shape.begin(), t->shape.end());
-            py::array out(py::dtype(numpy_type(t->type)), shape);
-            std::memcpy(out.mutable_data(), f.bytes(*t), t->end - t->begin);
-            return out;
+            const auto& t = looked_up([&]() -> const rio::tensor_info& { return f.find(name); });
+            return raw_array(t, f.bytes(t));
           },
           py::arg("name"), "The tensor as a numpy array (BF16 and F8 as their raw bits).")
       .def(
           "read_float32",
           [](const rio::safetensors_file& f, const std::string& name) {
-            const rio::tensor_info* t = nullptr;
-            try {
-              t = &f.find(name);
-            } catch (const std::out_of_range& e) {
-              throw py::key_error(e.what());
-            }
-            if (t->type != rio::dtype::f32 && t->type != rio::dtype::f16 && t->type != rio::dtype::bf16)
-              throw py::type_error("tensor '" + name + "' is " + rio::dtype_name(t->type) +
-                                   "; read_float32 converts F32, F16 and BF16");
-            std::vector<py::ssize_t> shape(t->shape.begin(), t->shape.end());
-            py::array_t<float> out(shape);
-            float* target = out.mutable_data();
-            const std::uint8_t* source = f.bytes(*t);
-            const std::uint64_t n = t->elements();
-            for (std::uint64_t i = 0; i < n; ++i) {
-              if (t->type == rio::dtype::f32) {
-                std::memcpy(target + i, source + 4 * i, 4);
-              } else {
-                std::uint16_t bits;
-                std::memcpy(&bits, source + 2 * i, 2);
-                if (t->type == rio::dtype::f16) {
-                  target[i] = half_to_float(bits);
-                } else {
-                  const std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;  // bf16 is the top half of f32
-                  std::memcpy(target + i, &wide, 4);
-                }
-              }
-            }
-            return out;
+            const auto& t = looked_up([&]() -> const rio::tensor_info& { return f.find(name); });
+            return float32_array(t, f.bytes(t));
           },
           py::arg("name"), "The tensor converted exactly to float32 (F32, F16, BF16).");
+
+  py::class_<rio::checkpoint, std::shared_ptr<rio::checkpoint>>(
+      m, "SafetensorsCheckpoint", "A checkpoint folder: model.safetensors or shards from model.safetensors.index.json.")
+      .def(py::init([](const std::string& path) {
+             return opening([&] { return std::make_shared<rio::checkpoint>(rio::checkpoint::open(path)); });
+           }),
+           py::arg("path"))
+      .def_property_readonly("names", &rio::checkpoint::names)
+      .def_property_readonly("shard_names", &rio::checkpoint::shard_names)
+      .def_property_readonly("metadata", &rio::checkpoint::metadata)
+      .def("shard_of", [](const rio::checkpoint& c, const std::string& name) {
+        return looked_up([&] { return c.shard_of(name); });
+      }, py::arg("name"))
+      .def("info", [](const rio::checkpoint& c, const std::string& name) {
+        const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
+        py::dict d;
+        d["name"] = t.name;
+        d["dtype"] = rio::dtype_name(t.type);
+        d["shape"] = t.shape;
+        return d;
+      }, py::arg("name"))
+      .def("read", [](const rio::checkpoint& c, const std::string& name) {
+        const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
+        return raw_array(t, c.bytes(name));
+      }, py::arg("name"))
+      .def("read_float32", [](const rio::checkpoint& c, const std::string& name) {
+        const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
+        return float32_array(t, c.bytes(name));
+      }, py::arg("name"));
 }
