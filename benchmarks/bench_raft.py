@@ -38,28 +38,15 @@ def maybe_drop_oracle(docs: list[int], oracle: int, chunks: int, rng: random.Ran
                 return
 
 
-def python_random(oracles: list[int], chunks: int, seed: int) -> list[list[int]]:
-    """The reference algorithm, written plainly but without gorilla's O(N) list copies."""
+def python_reference(oracles: list[int], chunks: int, seed: int, ranked: list[list[int]] | None = None) -> list[list[int]]:
+    """The reference algorithm, written plainly but without gorilla's O(N) list copies:
+    distractors are uniform draws, or (hard) the first non-oracle ranked neighbours."""
     rng = random.Random(seed)
     out = []
-    for oracle in oracles:
+    for n, oracle in enumerate(oracles):
+        pool = iter(ranked[n]) if ranked is not None else iter(lambda: rng.randrange(chunks), None)
         docs = [oracle]
-        while len(docs) < K + 1:
-            c = rng.randrange(chunks)
-            if c != oracle and c not in docs:
-                docs.append(c)
-        maybe_drop_oracle(docs, oracle, chunks, rng)
-        rng.shuffle(docs)
-        out.append(docs)
-    return out
-
-
-def python_hard(oracles: list[int], neighbours: np.ndarray, chunks: int, seed: int) -> list[list[int]]:
-    rng = random.Random(seed)
-    out = []
-    for oracle, ranked in zip(oracles, neighbours.tolist()):
-        docs = [oracle]
-        for c in ranked:
+        for c in pool:
             if len(docs) == K + 1:
                 break
             if c != oracle and c not in docs:
@@ -86,14 +73,14 @@ def main() -> None:
     print(json.dumps({"items": args.items, "chunks": args.chunks, "k": K, "p": P, "cores": os.cpu_count(),
                       "ragtune": ragtune.__version__}))
     rows = {}
-    t_py, _ = timed(lambda: python_random(oracle_list, args.chunks, 1), 1)
+    t_py, _ = timed(lambda: python_reference(oracle_list, args.chunks, 1), 1)
     rows["python reference, random"] = t_py
     for threads in (1, 2):
         t, out = timed(lambda: _core.raft_assemble(args.chunks, offsets, oracles, distractors=K, p=P, seed=1,
                                                    threads=threads), 3)
         rows[f"ragtune random, {threads} thread(s)"] = t
     assert int(out["kept_oracle"].sum()) == round(P * args.items)
-    t_pyh, _ = timed(lambda: python_hard(oracle_list, neighbours, args.chunks, 1), 1)
+    t_pyh, _ = timed(lambda: python_reference(oracle_list, args.chunks, 1, neighbours.tolist()), 1)
     rows["python reference, hard"] = t_pyh
     for threads in (1, 2):
         t, out = timed(lambda: _core.raft_assemble(args.chunks, offsets, oracles, distractors=K, p=P, seed=1,
