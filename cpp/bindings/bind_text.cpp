@@ -70,13 +70,16 @@ void prepare_tokens(document& doc, const text::offset_map& map) {
 void split_document(const text::recursive_splitter& splitter, document& doc, const text::length_spec& base,
                     bool with_lines) {
   text::length_spec spec = base;
+  std::optional<text::offset_map> offsets;  // one map per document: token offsets need it before splitting
   if (spec.mode == text::length_spec::kind::tokens) {
-    prepare_tokens(doc, text::offset_map(doc.utf8));
+    offsets.emplace(doc.utf8);
+    prepare_tokens(doc, *offsets);
     spec.token_starts = doc.token_starts.data();
     spec.token_count = doc.token_starts.size();
   }
   doc.result = splitter.split(doc.utf8, spec);
-  const text::offset_map map(doc.utf8, doc.result.ascii);
+  if (!offsets) offsets.emplace(doc.utf8, doc.result.ascii);
+  const text::offset_map& map = *offsets;
   doc.rows.resize(doc.result.chunks.size() * row_width);
   std::int64_t* row = doc.rows.data();
   for (const auto& chunk : doc.result.chunks) {
