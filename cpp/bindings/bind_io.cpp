@@ -8,9 +8,11 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "ragtune/io/checkpoint.hpp"
 #include "ragtune/io/safetensors.hpp"
+#include "ragtune/simd/vector_kernels.hpp"
 
 namespace py = pybind11;
 namespace rio = ragtune::io;
@@ -36,33 +38,6 @@ const char* numpy_type(rio::dtype type) {
   return "uint8";
 }
 
-// IEEE half to float, exactly (subnormals, infinities and NaN included).
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000) << 16;
-  std::uint32_t exponent = (h >> 10) & 0x1F;
-  std::uint32_t mantissa = h & 0x3FF;
-  std::uint32_t bits;
-  if (exponent == 0) {
-    if (mantissa == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      exponent = 127 - 15 + 1;
-      while ((mantissa & 0x400) == 0) {
-        mantissa <<= 1;
-        --exponent;
-      }
-      bits = sign | (exponent << 23) | ((mantissa & 0x3FF) << 13);
-    }
-  } else if (exponent == 0x1F) {
-    bits = sign | 0x7F800000 | (mantissa << 13);
-  } else {
-    bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
-  }
-  float out;
-  std::memcpy(&out, &bits, sizeof(out));
-  return out;
-}
-
 py::array raw_array(const rio::tensor_info& t, const std::uint8_t* bytes) {
   std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
   py::array out(py::dtype(numpy_type(t.type)), shape);
@@ -78,19 +53,12 @@ py::array_t<float> float32_array(const rio::tensor_info& t, const std::uint8_t* 
   py::array_t<float> out(shape);
   float* target = out.mutable_data();
   const std::uint64_t n = t.elements();
-  for (std::uint64_t i = 0; i < n; ++i) {
-    if (t.type == rio::dtype::f32) {
-      std::memcpy(target + i, source + 4 * i, 4);
-      continue;
-    }
-    std::uint16_t bits;
-    std::memcpy(&bits, source + 2 * i, 2);
-    if (t.type == rio::dtype::f16) {
-      target[i] = half_to_float(bits);
-    } else {
-      const std::uint32_t wide = static_cast<std::uint32_t>(bits) << 16;  // bf16 is the top half of f32
-      std::memcpy(target + i, &wide, 4);
-    }
+  if (t.type == rio::dtype::f32) {
+    std::memcpy(target, source, n * 4);
+  } else {
+    std::vector<std::uint16_t> bits(n);  // the mapping promises no 2-byte alignment
+    std::memcpy(bits.data(), source, n * 2);
+    ragtune::simd::widen_16(bits.data(), target, n, t.type == rio::dtype::bf16);
   }
   return out;
 }

@@ -10,6 +10,7 @@ void bind_text(py::module_& m);
 void bind_index(py::module_& m);
 void bind_raft(py::module_& m);
 void bind_io(py::module_& m);
+void bind_lora(py::module_& m);
 
 #ifndef RAGTUNE_VERSION
 #define RAGTUNE_VERSION "0.0.0"
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
   bind_index(m);
   bind_raft(m);
   bind_io(m);
+  bind_lora(m);
 }

@@ -129,4 +129,10 @@ const std::string& checkpoint::shard_of(const std::string& name) const {
   return shard_names_[found->second.first];
 }
 
+void checkpoint::release(const std::string& name, std::uint64_t from, std::uint64_t to) const {
+  const auto found = tensors_.find(name);
+  if (found == tensors_.end()) throw std::out_of_range("no tensor named '" + name + "' in this checkpoint");
+  shards_[found->second.first].release(*found->second.second, from, to);
+}
+
 }  // namespace ragtune::io

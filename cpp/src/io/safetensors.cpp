@@ -84,6 +84,18 @@ const tensor_info& safetensors_file::find(const std::string& name) const {
   return tensors_[found->second];
 }
 
+void safetensors_file::release(const tensor_info& tensor, std::uint64_t from, std::uint64_t to) const noexcept {
+  if (mapping_ == nullptr) return;
+  to = std::min(to, tensor.end - tensor.begin);
+  if (from >= to) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto first = reinterpret_cast<std::uintptr_t>(data_ + tensor.begin + from);
+  auto last = reinterpret_cast<std::uintptr_t>(data_ + tensor.begin + to);
+  first = (first + page - 1) / page * page;
+  last = last / page * page;
+  if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 safetensors_file safetensors_file::open(const std::string& path, const read_limits& limits) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);

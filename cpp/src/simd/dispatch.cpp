@@ -127,6 +127,18 @@ void dot_block(const float* queries, std::size_t nq, const float* rows, std::siz
   run(kernels::dot_block{}, queries, nq, rows, n, dim, out, ldo);
 }
 
+void scale_add(float* acc, const float* x, float c, std::size_t n) noexcept {
+  run(kernels::scale_add{}, acc, x, c, n);
+}
+
+void widen_16(const std::uint16_t* source, float* target, std::size_t n, bool brain) noexcept {
+  run(kernels::widen_16{}, source, target, n, brain);
+}
+
+void narrow_16(const float* source, std::uint16_t* target, std::size_t n, bool brain) noexcept {
+  run(kernels::narrow_16{}, source, target, n, brain);
+}
+
 namespace {
 struct pick_distance {
   template <class Arch>

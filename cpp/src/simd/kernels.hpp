@@ -47,6 +47,24 @@ struct dot_block {
                   float* out, std::size_t ldo) const noexcept;
 };
 
+// acc[i] += c * x[i] (fused where the ISA has FMA).
+struct scale_add {
+  template <class Arch>
+  void operator()(Arch, float* acc, const float* x, float c, std::size_t n) const noexcept;
+};
+
+// Exact widening of 16-bit floats to float32; `brain` picks bfloat16 over IEEE half.
+struct widen_16 {
+  template <class Arch>
+  void operator()(Arch, const std::uint16_t* source, float* target, std::size_t n, bool brain) const noexcept;
+};
+
+// float32 to 16-bit floats, rounded once to nearest-even; NaN stays NaN.
+struct narrow_16 {
+  template <class Arch>
+  void operator()(Arch, const float* source, std::uint16_t* target, std::size_t n, bool brain) const noexcept;
+};
+
 // Distances in hnswlib's DISTFUNC form: (a, b, &dim) -> distance, lower is closer.
 template <class Arch>
 float hnsw_ip_distance(const void* a, const void* b, const void* dim) noexcept;  // 1 - dot(a, b)
@@ -64,6 +82,11 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept; 
                                                          std::size_t) const noexcept;                         \
   extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,    \
                                                    std::size_t, float*, std::size_t) const noexcept;           \
+  extern template void scale_add::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept; \
+  extern template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool)         \
+      const noexcept;                                                                                          \
+  extern template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool)        \
+      const noexcept;                                                                                          \
   extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                \
   extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 

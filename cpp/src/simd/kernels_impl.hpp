@@ -289,6 +289,93 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept {
                             *static_cast<const std::size_t*>(dim));
 }
 
+template <class Arch>
+void scale_add::operator()(Arch, float* acc, const float* x, float c, std::size_t n) const noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  const floats factor(c);
+  std::size_t i = 0;
+  for (; i + width <= n; i += width)
+    xsimd::fma(factor, floats::load_unaligned(x + i), floats::load_unaligned(acc + i)).store_unaligned(acc + i);
+  for (; i < n; ++i) acc[i] += c * x[i];
+}
+
+namespace detail {
+
+inline float bits_to_float(std::uint32_t bits) noexcept {
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+inline std::uint32_t float_to_bits(float value) noexcept {
+  std::uint32_t out;
+  std::memcpy(&out, &value, 4);
+  return out;
+}
+
+// IEEE binary16 to binary32, exactly: subnormals are normalised through a float
+// multiply (exact, since every half subnormal is a float normal).
+inline float half_to_float(std::uint16_t h) noexcept {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t exponent = (h >> 10) & 0x1Fu;
+  const std::uint32_t mantissa = h & 0x3FFu;
+  if (exponent == 0) {
+    const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;  // 2^-24
+    return bits_to_float(sign | float_to_bits(magnitude));
+  }
+  if (exponent == 0x1F) return bits_to_float(sign | 0x7F800000u | (mantissa << 13));
+  return bits_to_float(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+// binary32 to binary16 with one round-to-nearest-even, overflow to infinity,
+// gradual underflow, and NaN kept quiet with its sign.
+inline std::uint16_t float_to_half(float value) noexcept {
+  const std::uint32_t bits = float_to_bits(value);
+  const std::uint16_t sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+  const std::uint32_t magnitude = bits & 0x7FFFFFFFu;
+  if (magnitude >= 0x7F800000u) return sign | (magnitude > 0x7F800000u ? 0x7E00u : 0x7C00u);
+  if (magnitude >= 0x477FF000u) return sign | 0x7C00u;  // rounds past 65504
+  if (magnitude < 0x38800000u) {
+    // Below the smallest normal half: scale so the float's rounding does the half's.
+    // Adding 0.5 (2^-1) puts the half subnormal's last bit at the float's last mantissa bit.
+    const float shifted = bits_to_float(magnitude) + 0.5f;
+    return sign | static_cast<std::uint16_t>(float_to_bits(shifted) - 0x3F000000u);
+  }
+  const std::uint32_t odd = (magnitude >> 13) & 1u;
+  const std::uint32_t rounded = magnitude + 0xC8000FFFu + odd;  // rebias exponent (-112 << 23) and round
+  return sign | static_cast<std::uint16_t>(rounded >> 13);
+}
+
+inline std::uint16_t float_to_brain(float value) noexcept {
+  const std::uint32_t bits = float_to_bits(value);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x0040u);  // quiet NaN
+  return static_cast<std::uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+
+}  // namespace detail
+
+// Plain loops: compiled with this ISA's flags they vectorise, and they are exact by construction.
+template <class Arch>
+void widen_16::operator()(Arch, const std::uint16_t* source, float* target, std::size_t n,
+                          bool brain) const noexcept {
+  if (brain) {
+    for (std::size_t i = 0; i < n; ++i) target[i] = detail::bits_to_float(static_cast<std::uint32_t>(source[i]) << 16);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) target[i] = detail::half_to_float(source[i]);
+  }
+}
+
+template <class Arch>
+void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std::size_t n,
+                           bool brain) const noexcept {
+  if (brain) {
+    for (std::size_t i = 0; i < n; ++i) target[i] = detail::float_to_brain(source[i]);
+  } else {
+    for (std::size_t i = 0; i < n; ++i) target[i] = detail::float_to_half(source[i]);
+  }
+}
+
 #define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                       \
   template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept; \
   template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)        \
@@ -298,6 +385,9 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept {
                                                   std::size_t, std::size_t*, std::size_t) const noexcept;         \
   template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,           \
                                             std::size_t, float*, std::size_t) const noexcept;                    \
+  template void scale_add::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;       \
+  template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool) const noexcept; \
+  template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool) const noexcept; \
   template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
   template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 

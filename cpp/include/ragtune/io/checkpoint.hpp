@@ -28,6 +28,8 @@ class checkpoint {
   const tensor_info& info(const std::string& name) const;
   /// @brief The tensor's bytes inside its shard's mapping.
   const std::uint8_t* bytes(const std::string& name) const;
+  /// @brief Drops the tensor's mapped pages in bytes [from, to) from resident memory (see safetensors_file::release).
+  void release(const std::string& name, std::uint64_t from, std::uint64_t to) const;
   /// @brief Shard file names (relative to the folder), in index order.
   const std::vector<std::string>& shard_names() const noexcept { return shard_names_; }
   /// @brief The shard holding a tensor.

@@ -59,6 +59,10 @@ class safetensors_file {
   /// @throws std::out_of_range naming the tensor.
   const tensor_info& find(const std::string& name) const;
   std::uint64_t file_size() const noexcept { return size_; }
+  /// @brief Drops the mapped pages lying wholly inside bytes [from, to) of the tensor from
+  ///        this process's memory (they are read again from the file if touched): lets a
+  ///        streaming pass over a large checkpoint run in constant resident memory.
+  void release(const tensor_info& tensor, std::uint64_t from, std::uint64_t to) const noexcept;
 
  private:
   safetensors_file() = default;

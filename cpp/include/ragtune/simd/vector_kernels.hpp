@@ -3,6 +3,7 @@
 /// @brief Float kernels behind vector search, dispatched to the active ISA.
 
 #include <cstddef>
+#include <cstdint>
 
 namespace ragtune::simd {
 
@@ -10,6 +11,16 @@ namespace ragtune::simd {
 ///        Register-blocked 4 queries x 4 rows.
 void dot_block(const float* queries, std::size_t nq, const float* rows, std::size_t n, std::size_t dim, float* out,
                std::size_t ldo) noexcept;
+
+/// @brief acc[i] += c * x[i] for i < n (fused multiply-add where the ISA has one).
+void scale_add(float* acc, const float* x, float c, std::size_t n) noexcept;
+
+/// @brief Exact widening of bfloat16 (@p brain) or IEEE half bit patterns to float32.
+void widen_16(const std::uint16_t* source, float* target, std::size_t n, bool brain) noexcept;
+
+/// @brief float32 to bfloat16 (@p brain) or IEEE half, rounded once to nearest-even; NaN stays NaN,
+///        values past the largest finite become infinity.
+void narrow_16(const float* source, std::uint16_t* target, std::size_t n, bool brain) noexcept;
 
 /// @brief A distance in hnswlib's DISTFUNC form: (a, b, pointer to the dimension as size_t).
 using distance_function = float (*)(const void*, const void*, const void*);
