@@ -68,11 +68,11 @@ std::pair<std::uint64_t, std::uint64_t> as_matrix(const rio::tensor_info& t) {
 class writer {
  public:
   writer(const std::string& out_dir, const std::vector<std::tuple<std::string, std::string, std::vector<std::uint64_t>>>& plan,
-         std::uint64_t shard_size, const std::map<std::string, std::string>& metadata) {
+         std::uint64_t shard_size, const std::map<std::string, std::string>& metadata, const std::string& stem) {
     std::vector<rio::planned_tensor> tensors;
     tensors.reserve(plan.size());
     for (const auto& [name, type, shape] : plan) tensors.push_back({name, parse_dtype(type), shape});
-    impl_ = translated([&] { return std::make_unique<rio::checkpoint_writer>(out_dir, std::move(tensors), shard_size, metadata); });
+    impl_ = translated([&] { return std::make_unique<rio::checkpoint_writer>(out_dir, std::move(tensors), shard_size, metadata, stem); });
   }
 
   // Copies a source tensor: byte for byte when the types agree, else converted (float types only).
@@ -227,8 +227,8 @@ void bind_lora(py::module_& m) {
   py::class_<writer>(m, "CheckpointWriter",
                      "Streams tensors into safetensors shards in a hidden folder; commit() publishes it atomically.")
       .def(py::init<const std::string&, const std::vector<std::tuple<std::string, std::string, std::vector<std::uint64_t>>>&,
-                    std::uint64_t, const std::map<std::string, std::string>&>(),
-           py::arg("out_dir"), py::arg("tensors"), py::arg("shard_size"), py::arg("metadata"))
+                    std::uint64_t, const std::map<std::string, std::string>&, const std::string&>(),
+           py::arg("out_dir"), py::arg("tensors"), py::arg("shard_size"), py::arg("metadata"), py::arg("stem") = "model")
       .def("copy", &writer::copy, py::arg("name"), py::arg("source"), py::arg("source_name"))
       .def("merge", &writer::merge, py::arg("name"), py::arg("source"), py::arg("source_name"), py::arg("terms"),
            py::arg("dense") = py::none(), py::arg("magnitude") = py::none(), py::arg("magnitude_per_column") = false,

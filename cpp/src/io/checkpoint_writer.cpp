@@ -56,10 +56,13 @@ std::string random_suffix() {
 }  // namespace
 
 checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_tensor> tensors,
-                                     std::uint64_t shard_bytes, std::map<std::string, std::string> metadata)
-    : out_(strip_trailing_slashes(std::move(out_dir))) {
+                                     std::uint64_t shard_bytes, std::map<std::string, std::string> metadata,
+                                     std::string stem)
+    : out_(strip_trailing_slashes(std::move(out_dir))), stem_(std::move(stem)) {
   namespace fs = std::filesystem;
   if (out_.empty()) throw std::invalid_argument("the output folder name is empty");
+  if (stem_.empty() || stem_.find('/') != std::string::npos || stem_.size() > 100)
+    throw std::invalid_argument("file stem '" + stem_ + "' must be a short plain file name");
   if (shard_bytes == 0) throw std::invalid_argument("shard size must be positive");
   struct stat st {};
   if (::lstat(out_.c_str(), &st) == 0)
@@ -117,9 +120,9 @@ checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_te
       text.append((8 - text.size() % 8) % 8, ' ');  // data starts 8-byte aligned
       for (auto index : group) slots_[index].file_offset += 8 + text.size();
 
-      char name[64];
-      if (members.size() == 1) std::snprintf(name, sizeof(name), "model.safetensors");
-      else std::snprintf(name, sizeof(name), "model-%05zu-of-%05zu.safetensors", s + 1, members.size());
+      char numbered[40];
+      std::snprintf(numbered, sizeof(numbered), "-%05zu-of-%05zu", s + 1, members.size());
+      const std::string name = stem_ + (members.size() == 1 ? "" : numbered) + ".safetensors";
       const std::string path = staging_ + "/" + name;
       const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd < 0) throw io_error("cannot create " + path);
@@ -202,7 +205,7 @@ void checkpoint_writer::commit() {
     nlohmann::json index = {{"metadata", {{"total_size", total_}}}, {"weight_map", nlohmann::json::object()}};
     for (const auto& s : slots_) index["weight_map"][s.tensor.name] = shards_[s.shard].file_name;
     const std::string text = index.dump(2) + "\n";
-    const std::string path = staging_ + "/model.safetensors.index.json";
+    const std::string path = staging_ + "/" + stem_ + ".safetensors.index.json";
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) throw io_error("cannot create " + path);
     try {

@@ -67,17 +67,19 @@ struct merger {
   std::uint64_t cols;
   const tensor_update& update;
 
-  // One row of base + every delta, in fp32.
-  void compute_row(std::uint64_t row, float* out) const {
+  // One row of base + every delta, in fp32, rounded step by step as PEFT's torch code
+  // does: each delta row is a sequential fma chain over the rank (torch's CPU sgemm
+  // order for these shapes), then scaled, then added. @p scratch holds cols floats.
+  void compute_row(std::uint64_t row, float* out, float* scratch) const {
     widen(base + row * cols * io::dtype_size(base_type), base_type, out, cols);
     for (const auto& term : update.terms) {
       const float* left = term.left + row * term.rank;
-      for (std::size_t k = 0; k < term.rank; ++k) {
-        const float c = term.scale * left[k];
-        if (c != 0.0f) simd::scale_add(out, term.right + k * cols, c, cols);
-      }
+      std::fill(scratch, scratch + cols, 0.0f);
+      for (std::size_t k = 0; k < term.rank; ++k)
+        if (left[k] != 0.0f) simd::scale_add(scratch, term.right + k * cols, left[k], cols);
+      simd::add_product(out, scratch, term.scale, cols);
     }
-    if (update.dense != nullptr) simd::scale_add(out, update.dense + row * cols, 1.0f, cols);
+    if (update.dense != nullptr) simd::add_product(out, update.dense + row * cols, 1.0f, cols);
   }
 
   // DoRA over columns needs every column's norm before any row can be finished.
@@ -86,11 +88,11 @@ struct merger {
     std::mutex combine;
     const std::size_t tasks = (rows + rows_per_task - 1) / rows_per_task;
     util::parallel_for_each(tasks, threads, [&](std::size_t task) {
-      std::vector<float> row(cols);
+      std::vector<float> row(cols), scratch(cols);
       std::vector<double> partial(cols, 0.0);
       const std::uint64_t end = std::min<std::uint64_t>(rows, (task + 1) * rows_per_task);
       for (std::uint64_t r = task * rows_per_task; r < end; ++r) {
-        compute_row(r, row.data());
+        compute_row(r, row.data(), scratch.data());
         for (std::uint64_t c = 0; c < cols; ++c) partial[c] += static_cast<double>(row[c]) * row[c];
       }
       std::lock_guard<std::mutex> lock(combine);
@@ -134,11 +136,11 @@ void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype b
     const std::uint64_t count = std::min<std::uint64_t>(block_rows, rows - first);
     const std::size_t tasks = (count + rows_per_task - 1) / rows_per_task;
     util::parallel_for_each(tasks, threads, [&](std::size_t task) {
-      std::vector<float> row(cols);
+      std::vector<float> row(cols), scratch(cols);
       const std::uint64_t end = std::min<std::uint64_t>(count, (task + 1) * rows_per_task);
       for (std::uint64_t i = task * rows_per_task; i < end; ++i) {
         const std::uint64_t r = first + i;
-        m.compute_row(r, row.data());
+        m.compute_row(r, row.data(), scratch.data());
         if (update.magnitude != nullptr) {
           if (update.magnitude_per_column) {
             for (std::uint64_t c = 0; c < cols; ++c) row[c] *= update.magnitude[c] / norms[c];

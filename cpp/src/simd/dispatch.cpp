@@ -131,6 +131,10 @@ void scale_add(float* acc, const float* x, float c, std::size_t n) noexcept {
   run(kernels::scale_add{}, acc, x, c, n);
 }
 
+void add_product(float* out, const float* acc, float c, std::size_t n) noexcept {
+  run(kernels::add_product{}, out, acc, c, n);
+}
+
 void widen_16(const std::uint16_t* source, float* target, std::size_t n, bool brain) noexcept {
   run(kernels::widen_16{}, source, target, n, brain);
 }

@@ -53,6 +53,13 @@ struct scale_add {
   void operator()(Arch, float* acc, const float* x, float c, std::size_t n) const noexcept;
 };
 
+// out[i] += round(acc[i] * c): the product rounded before the sum, never fused, as
+// torch computes W += (B @ A) * s.
+struct add_product {
+  template <class Arch>
+  void operator()(Arch, float* out, const float* acc, float c, std::size_t n) const noexcept;
+};
+
 // Exact widening of 16-bit floats to float32; `brain` picks bfloat16 over IEEE half.
 struct widen_16 {
   template <class Arch>
@@ -83,6 +90,8 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept; 
   extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,    \
                                                    std::size_t, float*, std::size_t) const noexcept;           \
   extern template void scale_add::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept; \
+  extern template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t)             \
+      const noexcept;                                                                                          \
   extern template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool)         \
       const noexcept;                                                                                          \
   extern template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool)        \

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <cstring>
 #include <type_traits>
@@ -13,6 +14,22 @@
 
 namespace ragtune::simd::kernels {
 namespace detail {
+
+// x * y + z with one rounding where the ISA has FMA. xsimd 8.1 lowers fma on AVX-512 to a
+// separate multiply and add, and these files compile with -ffp-contract=off, so AVX-512
+// calls the intrinsic itself.
+template <class Arch>
+inline xsimd::batch<float, Arch> fused(const xsimd::batch<float, Arch>& x, const xsimd::batch<float, Arch>& y,
+                                       const xsimd::batch<float, Arch>& z) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename xsimd::batch<float, Arch>::register_type, __m512>) {
+    return _mm512_fmadd_ps(x, y, z);
+  } else
+#endif
+  {
+    return xsimd::fma(x, y, z);
+  }
+}
 
 // xsimd 8.1 has no batch_bool::mask(); read the native mask register instead.
 template <class Arch>
@@ -154,10 +171,10 @@ inline float dot(const float* a, const float* b, std::size_t dim) noexcept {
   floats acc0(0.0f), acc1(0.0f);
   std::size_t j = 0;
   for (; j + 2 * width <= dim; j += 2 * width) {
-    acc0 = xsimd::fma(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
-    acc1 = xsimd::fma(floats::load_unaligned(a + j + width), floats::load_unaligned(b + j + width), acc1);
+    acc0 = detail::fused(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
+    acc1 = detail::fused(floats::load_unaligned(a + j + width), floats::load_unaligned(b + j + width), acc1);
   }
-  for (; j + width <= dim; j += width) acc0 = xsimd::fma(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
+  for (; j + width <= dim; j += width) acc0 = detail::fused(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
   float sum = xsimd::hadd(acc0 + acc1);
   for (; j < dim; ++j) sum += a[j] * b[j];
   return sum;
@@ -171,7 +188,7 @@ inline float l2sq(const float* a, const float* b, std::size_t dim) noexcept {
   std::size_t j = 0;
   for (; j + width <= dim; j += width) {
     const floats d = floats::load_unaligned(a + j) - floats::load_unaligned(b + j);
-    acc = xsimd::fma(d, d, acc);
+    acc = detail::fused(d, d, acc);
   }
   float sum = xsimd::hadd(acc);
   for (; j < dim; ++j) sum += (a[j] - b[j]) * (a[j] - b[j]);
@@ -213,7 +230,7 @@ inline void dot_tile(const float* const* q, const float* const* r, std::size_t d
     for (std::size_t b = 0; b < RT; ++b) rv[b] = floats::load_unaligned(r[b] + j);
     for (std::size_t a = 0; a < QT; ++a) {
       const floats qv = floats::load_unaligned(q[a] + j);
-      for (std::size_t b = 0; b < RT; ++b) acc[a][b] = xsimd::fma(qv, rv[b], acc[a][b]);
+      for (std::size_t b = 0; b < RT; ++b) acc[a][b] = detail::fused(qv, rv[b], acc[a][b]);
     }
   }
   constexpr std::size_t count = QT * RT;
@@ -296,8 +313,25 @@ void scale_add::operator()(Arch, float* acc, const float* x, float c, std::size_
   const floats factor(c);
   std::size_t i = 0;
   for (; i + width <= n; i += width)
-    xsimd::fma(factor, floats::load_unaligned(x + i), floats::load_unaligned(acc + i)).store_unaligned(acc + i);
-  for (; i < n; ++i) acc[i] += c * x[i];
+    detail::fused(factor, floats::load_unaligned(x + i), floats::load_unaligned(acc + i)).store_unaligned(acc + i);
+  for (; i < n; ++i) acc[i] = std::fma(c, x[i], acc[i]);  // fused like the vector body
+}
+
+// The kernel files compile with -ffp-contract=off, so `o + a * c` stays two roundings.
+template <class Arch>
+void add_product::operator()(Arch, float* out, const float* acc, float c, std::size_t n) const noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  const floats factor(c);
+  std::size_t i = 0;
+  for (; i + width <= n; i += width) {
+    const floats product = floats::load_unaligned(acc + i) * factor;
+    (floats::load_unaligned(out + i) + product).store_unaligned(out + i);
+  }
+  for (; i < n; ++i) {
+    const float product = acc[i] * c;
+    out[i] += product;
+  }
 }
 
 namespace detail {
@@ -386,6 +420,7 @@ void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std
   template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,           \
                                             std::size_t, float*, std::size_t) const noexcept;                    \
   template void scale_add::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;       \
+  template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;     \
   template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool) const noexcept; \
   template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool) const noexcept; \
   template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \

@@ -32,8 +32,10 @@ class checkpoint_writer {
   ///        aligned to its element size (the header is padded to 8 bytes).
   /// @throws std::invalid_argument (duplicate names, overflowing sizes, zero shard size),
   ///         std::runtime_error if @p out_dir exists, std::system_error for I/O errors.
+  ///        Files are named @p stem.safetensors, or @p stem-0000i-of-0000n.safetensors plus
+  ///        @p stem.safetensors.index.json ("model" for models, "adapter_model" for PEFT adapters).
   checkpoint_writer(std::string out_dir, std::vector<planned_tensor> tensors, std::uint64_t shard_bytes,
-                    std::map<std::string, std::string> metadata = {{"format", "pt"}});
+                    std::map<std::string, std::string> metadata = {{"format", "pt"}}, std::string stem = "model");
   ~checkpoint_writer();  ///< Removes the temporary folder unless committed.
   checkpoint_writer(const checkpoint_writer&) = delete;
   checkpoint_writer& operator=(const checkpoint_writer&) = delete;
@@ -78,6 +80,7 @@ class checkpoint_writer {
   void ensure_open() const;
 
   std::string out_;
+  std::string stem_;
   std::string staging_;
   std::vector<slot> slots_;
   std::map<std::string, std::size_t> by_name_;

@@ -15,6 +15,10 @@ void dot_block(const float* queries, std::size_t nq, const float* rows, std::siz
 /// @brief acc[i] += c * x[i] for i < n (fused multiply-add where the ISA has one).
 void scale_add(float* acc, const float* x, float c, std::size_t n) noexcept;
 
+/// @brief out[i] += round(acc[i] * c): product and sum rounded separately (never fused), the
+///        order torch uses for W += (B @ A) * s.
+void add_product(float* out, const float* acc, float c, std::size_t n) noexcept;
+
 /// @brief Exact widening of bfloat16 (@p brain) or IEEE half bit patterns to float32.
 void widen_16(const std::uint16_t* source, float* target, std::size_t n, bool brain) noexcept;
 
