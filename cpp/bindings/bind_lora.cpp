@@ -56,15 +56,6 @@ auto translated(F&& body) {
   }
 }
 
-std::uint64_t element_count(const rio::tensor_info& t) { return t.elements(); }
-
-// A base tensor as rows x cols: matrices by their first axis, vectors and scalars as one row.
-std::pair<std::uint64_t, std::uint64_t> as_matrix(const rio::tensor_info& t) {
-  const std::uint64_t n = element_count(t);
-  if (t.shape.size() < 2) return {1, n};
-  return {t.shape[0], t.shape[0] == 0 ? 0 : n / t.shape[0]};
-}
-
 class writer {
  public:
   writer(const std::string& out_dir, const std::vector<std::tuple<std::string, std::string, std::vector<std::uint64_t>>>& plan,
@@ -79,7 +70,7 @@ class writer {
   void copy(const std::string& name, const rio::checkpoint& source, const std::string& source_name) {
     translated([&] {
       const auto& info = source.info(source_name);
-      const auto& planned = check_shape(name, info);
+      const auto& planned = check_shape(name, info.shape, info.elements());
       const std::uint8_t* bytes = source.bytes(source_name);
       py::gil_scoped_release unlocked;
       if (planned.type == info.type) {
@@ -96,7 +87,7 @@ class writer {
         std::uint64_t consumed = 0;
         const std::size_t in_size = rio::dtype_size(info.type);
         const std::size_t out_size = rio::dtype_size(planned.type);
-        lora::convert_tensor(name, bytes, info.type, element_count(info), planned.type, [&](const std::uint8_t* block, std::size_t size) {
+        lora::convert_tensor(name, bytes, info.type, info.elements(), planned.type, [&](const std::uint8_t* block, std::size_t size) {
           impl_->append(name, block, size);
           const std::uint64_t next = consumed + size / out_size * in_size;
           source.release(source_name, consumed, next);
@@ -112,52 +103,30 @@ class writer {
              std::optional<floats> magnitude, bool magnitude_per_column, bool require_finite, int threads) {
     translated([&] {
       const auto& info = source.info(source_name);
-      const auto& planned = check_shape(name, info);
-      const auto [rows, cols] = as_matrix(info);
-      lora::tensor_update update;
-      for (const auto& [left, right, scale] : terms) {
-        if (left.ndim() != 2 || right.ndim() != 2 || static_cast<std::uint64_t>(left.shape(0)) != rows ||
-            static_cast<std::uint64_t>(right.shape(1)) != cols || left.shape(1) != right.shape(0) || left.shape(1) == 0)
-          throw std::invalid_argument("tensor '" + name + "' is " + std::to_string(rows) + " x " + std::to_string(cols) +
-                                      " but a LoRA term is (" + shape_text(left) + ") @ (" + shape_text(right) +
-                                      "): the adapter does not fit this base weight");
-        update.terms.push_back({left.data(), right.data(), static_cast<std::size_t>(left.shape(1)), scale});
-      }
-      if (dense) {
-        if (static_cast<std::uint64_t>(dense->size()) != rows * cols)
-          throw std::invalid_argument("tensor '" + name + "' has " + std::to_string(rows * cols) +
-                                      " elements but the dense delta has " + std::to_string(dense->size()));
-        update.dense = dense->data();
-      }
-      if (magnitude) {
-        const std::uint64_t expected = magnitude_per_column ? cols : rows;
-        if (static_cast<std::uint64_t>(magnitude->size()) != expected)
-          throw std::invalid_argument("tensor '" + name + "': the DoRA magnitude has " +
-                                      std::to_string(magnitude->size()) + " entries, expected " +
-                                      std::to_string(expected));
-        update.magnitude = magnitude->data();
-        update.magnitude_per_column = magnitude_per_column;
-      }
-      update.require_finite = require_finite;
-      const std::uint8_t* bytes = source.bytes(source_name);
-      const std::size_t row_in = static_cast<std::size_t>(cols * rio::dtype_size(info.type));
-      const std::size_t row_out = static_cast<std::size_t>(cols * rio::dtype_size(planned.type));
-      py::gil_scoped_release unlocked;
-      std::uint64_t rows_done = 0;
-      try {
-        lora::merge_tensor(name, bytes, info.type, rows, cols, update, planned.type, threads,
-                           [&](const std::uint8_t* block, std::size_t size) {
-                             impl_->append(name, block, size);
-                             const std::uint64_t next = rows_done + size / row_out;
-                             // Column-wise DoRA reads every row twice; keep the pages until the end.
-                             if (!update.magnitude_per_column) source.release(source_name, rows_done * row_in, next * row_in);
-                             rows_done = next;
-                           });
-      } catch (...) {
-        impl_->rewind(name);
-        throw;
-      }
-      if (update.magnitude_per_column) source.release(source_name, 0, info.end - info.begin);
+      const auto& planned = check_shape(name, info.shape, info.elements());
+      run_merge(name, planned, source.bytes(source_name), info.type, info.shape, terms, dense, magnitude,
+                magnitude_per_column, require_finite, threads, [&](std::uint64_t from, std::uint64_t to) {
+                  source.release(source_name, from, to);
+                });
+      return 0;
+    });
+  }
+
+  // Merges onto base values held in memory (an adapter that overrides the base weight first).
+  void merge_array(const std::string& name, const floats& base, const std::vector<std::tuple<floats, floats, float>>& terms,
+                   std::optional<floats> dense, std::optional<floats> magnitude, bool magnitude_per_column,
+                   bool require_finite, int threads) {
+    translated([&] {
+      const auto& planned = impl_->planned(name);
+      std::uint64_t n = 1;
+      for (auto d : planned.shape) n *= d;
+      if (static_cast<std::uint64_t>(base.size()) != n)
+        throw std::invalid_argument("tensor '" + name + "' needs " + std::to_string(n) + " base values, got " +
+                                    std::to_string(base.size()));
+      check_shape(name, planned.shape, n);
+      run_merge(name, planned, reinterpret_cast<const std::uint8_t*>(base.data()), rio::dtype::f32, planned.shape,
+                terms, dense, magnitude, magnitude_per_column, require_finite, threads,
+                [](std::uint64_t, std::uint64_t) {});
       return 0;
     });
   }
@@ -208,14 +177,68 @@ class writer {
     return out;
   }
 
-  const rio::planned_tensor& check_shape(const std::string& name, const rio::tensor_info& info) {
+  const rio::planned_tensor& check_shape(const std::string& name, const std::vector<std::uint64_t>& shape,
+                                         std::uint64_t elements) {
     const auto& planned = impl_->planned(name);
-    if (planned.shape != info.shape)
-      throw std::invalid_argument("tensor '" + name + "': the source tensor '" + info.name +
-                                  "' has a different shape from the planned one");
-    if (impl_->remaining(name) != element_count(info) * rio::dtype_size(planned.type))
+    if (planned.shape != shape)
+      throw std::invalid_argument("tensor '" + name + "': the source has a different shape from the planned one");
+    if (impl_->remaining(name) != elements * rio::dtype_size(planned.type))
       throw std::invalid_argument("tensor '" + name + "' was already written");
     return planned;
+  }
+
+  template <class Release>
+  void run_merge(const std::string& name, const rio::planned_tensor& planned, const std::uint8_t* bytes,
+                 rio::dtype base_type, const std::vector<std::uint64_t>& shape,
+                 const std::vector<std::tuple<floats, floats, float>>& terms, const std::optional<floats>& dense,
+                 const std::optional<floats>& magnitude, bool magnitude_per_column, bool require_finite, int threads,
+                 Release release) {
+    std::uint64_t n = 1;
+    for (auto d : shape) n *= d;
+    const std::uint64_t rows = shape.size() < 2 ? 1 : shape[0];
+    const std::uint64_t cols = rows == 0 ? 0 : n / rows;
+    lora::tensor_update update;
+    for (const auto& [left, right, scale] : terms) {
+      if (left.ndim() != 2 || right.ndim() != 2 || static_cast<std::uint64_t>(left.shape(0)) != rows ||
+          static_cast<std::uint64_t>(right.shape(1)) != cols || left.shape(1) != right.shape(0) || left.shape(1) == 0)
+        throw std::invalid_argument("tensor '" + name + "' is " + std::to_string(rows) + " x " + std::to_string(cols) +
+                                    " but a LoRA term is (" + shape_text(left) + ") @ (" + shape_text(right) +
+                                    "): the adapter does not fit this base weight");
+      update.terms.push_back({left.data(), right.data(), static_cast<std::size_t>(left.shape(1)), scale});
+    }
+    if (dense) {
+      if (static_cast<std::uint64_t>(dense->size()) != rows * cols)
+        throw std::invalid_argument("tensor '" + name + "' has " + std::to_string(rows * cols) +
+                                    " elements but the dense delta has " + std::to_string(dense->size()));
+      update.dense = dense->data();
+    }
+    if (magnitude) {
+      const std::uint64_t expected = magnitude_per_column ? cols : rows;
+      if (static_cast<std::uint64_t>(magnitude->size()) != expected)
+        throw std::invalid_argument("tensor '" + name + "': the DoRA magnitude has " + std::to_string(magnitude->size()) +
+                                    " entries, expected " + std::to_string(expected));
+      update.magnitude = magnitude->data();
+      update.magnitude_per_column = magnitude_per_column;
+    }
+    update.require_finite = require_finite;
+    const std::size_t row_in = static_cast<std::size_t>(cols * rio::dtype_size(base_type));
+    const std::size_t row_out = static_cast<std::size_t>(cols * rio::dtype_size(planned.type));
+    py::gil_scoped_release unlocked;
+    std::uint64_t rows_done = 0;
+    try {
+      lora::merge_tensor(name, bytes, base_type, rows, cols, update, planned.type, threads,
+                         [&](const std::uint8_t* block, std::size_t size) {
+                           impl_->append(name, block, size);
+                           const std::uint64_t next = rows_done + size / row_out;
+                           // Column-wise DoRA reads every row twice; keep the pages until the end.
+                           if (!update.magnitude_per_column) release(rows_done * row_in, next * row_in);
+                           rows_done = next;
+                         });
+    } catch (...) {
+      impl_->rewind(name);
+      throw;
+    }
+    if (update.magnitude_per_column) release(0, rows * row_in);
   }
 
   std::unique_ptr<rio::checkpoint_writer> impl_;
@@ -231,6 +254,9 @@ void bind_lora(py::module_& m) {
            py::arg("out_dir"), py::arg("tensors"), py::arg("shard_size"), py::arg("metadata"), py::arg("stem") = "model")
       .def("copy", &writer::copy, py::arg("name"), py::arg("source"), py::arg("source_name"))
       .def("merge", &writer::merge, py::arg("name"), py::arg("source"), py::arg("source_name"), py::arg("terms"),
+           py::arg("dense") = py::none(), py::arg("magnitude") = py::none(), py::arg("magnitude_per_column") = false,
+           py::arg("require_finite") = false, py::arg("threads") = 0)
+      .def("merge_array", &writer::merge_array, py::arg("name"), py::arg("base"), py::arg("terms"),
            py::arg("dense") = py::none(), py::arg("magnitude") = py::none(), py::arg("magnitude_per_column") = false,
            py::arg("require_finite") = false, py::arg("threads") = 0)
       .def("write", &writer::write, py::arg("name"), py::arg("array"))

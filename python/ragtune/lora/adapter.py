@@ -88,7 +88,7 @@ class LoraAdapter:
     config: dict[str, Any]
     modules: dict[str, LoraModule]
     replacements: dict[str, np.ndarray] = field(default_factory=dict)
-    replacement_dtypes: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "LoraAdapter":
@@ -115,7 +115,8 @@ class LoraAdapter:
     def _from_tensors(cls, path: str, config: dict[str, Any], file: Any) -> "LoraAdapter":
         factors: dict[str, dict[str, np.ndarray]] = {}
         replacements: dict[str, np.ndarray] = {}
-        replacement_dtypes: dict[str, str] = {}
+        overrides: dict[str, np.ndarray] = {}
+        saved_modules = config.get("modules_to_save") or []
         for entry in file.tensors:
             key = entry["name"]
             if not key.startswith(PREFIX):
@@ -131,11 +132,17 @@ class LoraAdapter:
             else:
                 if ".lora_" in local:
                     raise ValueError(f"{path}: '{key}' is a LoRA tensor of a kind ragtune does not know")
-                # modules_to_save copies, saved embeddings and biases: they replace base tensors.
+                # Whole tensors. A modules_to_save copy replaces its module (PEFT keeps a separate copy,
+                # which unties a tied weight); saved embeddings and biases overwrite the base weight in place
+                # before the LoRA update is added.
                 base_name = local.replace(".base_layer.", ".")
                 float_type = entry["dtype"] in ("F32", "F16", "BF16")
-                replacements[base_name] = file.read_float32(key) if float_type else file.read(key)
-                replacement_dtypes[base_name] = entry["dtype"]
+                value = file.read_float32(key) if float_type else file.read(key)
+                module = base_name.rsplit(".", 1)[0]
+                if ".base_layer." not in local and any(module.endswith(m) for m in saved_modules):
+                    replacements[base_name] = value
+                else:
+                    overrides[base_name] = value
         modules = {}
         ignored = []
         for name, parts in sorted(factors.items()):
@@ -149,7 +156,7 @@ class LoraAdapter:
                 f"as PEFT ignores them when loading: {', '.join(ignored[:5])}{' ...' if len(ignored) > 5 else ''}",
                 stacklevel=3,
             )
-        return cls(path, config, modules, replacements, replacement_dtypes)
+        return cls(path, config, modules, replacements, overrides)
 
     @property
     def uses_dora(self) -> bool:

@@ -140,12 +140,18 @@ def _job_bytes(job: TensorJob) -> int:
 
 
 def _write(writer: Any, base: BaseCheckpoint, job: TensorJob, *, require_finite: bool, threads: int) -> None:
-    if job.kind == "replaced":
+    if job.replacement is not None:
         writer.write(job.name, job.replacement)
     elif job.kind == "merged":
         dense = job.dense() if job.dense is not None else None
-        writer.merge(job.name, base.tensors, job.source, job.terms, dense=dense, magnitude=job.magnitude,
-                     magnitude_per_column=job.magnitude_per_column, require_finite=require_finite, threads=threads)
+        options = dict(dense=dense, magnitude=job.magnitude, magnitude_per_column=job.magnitude_per_column,
+                       require_finite=require_finite, threads=threads)
+        if job.base_values is not None:
+            writer.merge_array(job.name, job.base_values, job.terms, **options)
+        else:
+            writer.merge(job.name, base.tensors, job.source, job.terms, **options)
+    elif job.base_values is not None:
+        writer.write(job.name, job.base_values)
     else:
         writer.copy(job.name, base.tensors, job.source)
 

@@ -44,7 +44,8 @@ class TensorJob:
     dense: Callable[[], np.ndarray] | None = None
     magnitude: np.ndarray | None = None
     magnitude_per_column: bool = False
-    replacement: np.ndarray | None = None
+    replacement: np.ndarray | None = None  # written as is (modules_to_save)
+    base_values: np.ndarray | None = None  # the base weight as the adapter overwrote it, merged onto
     new: bool = False  # not in the base checkpoint (an untied output embedding)
 
     @property
@@ -53,7 +54,7 @@ class TensorJob:
             return "replaced"
         if self.terms or self.dense is not None or self.magnitude is not None:
             return "merged"
-        return "copied"
+        return "replaced" if self.base_values is not None else "copied"
 
 
 @dataclass
@@ -114,7 +115,8 @@ def build_plan(
     """Plans a merge of ``adapters`` (with ``weights``) into ``base``; ``sign=-1`` plans an unmerge."""
     contributions: dict[str, list[Contribution]] = {}
     bias_terms: dict[str, list[tuple[LoraModule, float]]] = {}
-    replacements: dict[str, tuple[np.ndarray, str]] = {}
+    replacements: dict[str, np.ndarray] = {}
+    overrides: dict[str, np.ndarray] = {}
     for adapter, weight in zip(adapters, weights):
         for module in adapter.modules.values():
             target = module.name + ".weight"
@@ -141,17 +143,22 @@ def build_plan(
                         f"bias ('{bias_name}'); PEFT refuses this merge too"
                     )
                 bias_terms.setdefault(bias_name, []).append((module, weight))
-        for name, value in adapter.replacements.items():
-            if sign < 0:
-                raise ValueError(
-                    f"adapter {adapter.path} replaces '{name}' (modules_to_save); the original values are gone "
-                    "from a merged checkpoint, so it cannot be unmerged"
-                )
-            if not base.has(name) and _tie_group(base, name) is None:
-                raise ValueError(f"adapter {adapter.path} replaces '{name}', which the base checkpoint does not have")
-            if name in replacements and not np.array_equal(replacements[name][0], value):
-                raise ValueError(f"two adapters replace '{name}' with different values; merge them one at a time")
-            replacements[name] = (value, adapter.replacement_dtypes[name])
+        for kind, found, collected in (("replaces", adapter.replacements, replacements),
+                                       ("overwrites", adapter.overrides, overrides)):
+            for name, value in found.items():
+                if not base.has(name) and _tie_group(base, name) is None:
+                    raise ValueError(f"adapter {adapter.path} {kind} '{name}', which the base checkpoint does not have")
+                if kind == "overwrites" and base.has(name) and np.array_equal(
+                        value, base.tensors.read_float32(name) if value.dtype == np.float32 else base.tensors.read(name)):
+                    continue  # a saved copy of the unchanged base weight (PEFT saves targeted embeddings)
+                if sign < 0:
+                    raise ValueError(
+                        f"adapter {adapter.path} {kind} '{name}' (modules_to_save or saved weights); the original "
+                        "values are gone from a merged checkpoint, so it cannot be unmerged"
+                    )
+                if name in collected and not np.array_equal(collected[name], value):
+                    raise ValueError(f"two adapters set '{name}' to different values; merge them one at a time")
+                collected[name] = value
 
     # A replaced member of a tied pair unties it, as PEFT's merged model ends up untied.
     untied = sorted({g for name in replacements if (grp := _tie_group(base, name)) for g in grp})
@@ -171,8 +178,14 @@ def build_plan(
         if dtype is not None and out_type in FLOAT_TYPES:
             out_type = dtype
         job = TensorJob(name, source, out_type, list(info["shape"]), new=not base.has(name))
+        override = next((overrides[n] for n in applies_to(name) if n in overrides), None)
+        if override is not None:
+            if list(override.shape) != job.shape:
+                raise ValueError(f"the adapter's saved '{name}' has shape {tuple(override.shape)}, the base "
+                                 f"tensor {tuple(job.shape)}: resized vocabularies are not supported")
+            job.base_values = override
         if name in replacements:
-            value, _ = replacements[name]
+            value = replacements[name]
             if list(value.shape) != job.shape:
                 raise ValueError(
                     f"the adapter's replacement for '{name}' has shape {tuple(value.shape)}, the base "
