@@ -24,55 +24,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-@pytest.fixture(scope="session")
-def smollm2():
-    return lora_models.smollm2_base()
-
-
-@pytest.fixture(scope="session")
-def models(tmp_path_factory, smollm2):
-    """Lazily built bases and adapters, shared by the tests of this session."""
-    root = tmp_path_factory.mktemp("lora")
-    built = {}
-
-    def get(name):
-        if name in built:
-            return built[name]
-        from peft import LoraConfig
-
-        configs = {
-            "plain": LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"]),
-            "patterns": LoraConfig(
-                r=8, lora_alpha=16, use_rslora=True, target_modules=["q_proj", "k_proj", "down_proj"],
-                rank_pattern={"k_proj": 4, r"layers\.1\.self_attn\.q_proj": 2}, alpha_pattern={"down_proj": 3}),
-            "dora": LoraConfig(r=4, lora_alpha=8, use_dora=True, target_modules=["q_proj", "o_proj"]),
-            "embedding": LoraConfig(r=4, lora_alpha=8, target_modules=["embed_tokens", "up_proj"],
-                                    modules_to_save=["model.norm"]),
-            "lm_head": LoraConfig(r=4, lora_alpha=4, target_modules=["lm_head", "gate_proj"]),
-            "layers": LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
-                                 layers_to_transform=[0, 2], layers_pattern="layers"),
-            "second": LoraConfig(r=8, lora_alpha=8, target_modules=["q_proj", "v_proj"]),
-        }
-        if name == "bf16":
-            value = lora_models.save_copy(smollm2, root / "bf16", dtype=torch.bfloat16)
-        elif name == "sharded":
-            value = lora_models.save_copy(smollm2, root / "sharded", dtype=torch.float32, max_shard_size="200MB")
-        elif name == "gpt2":
-            value = lora_models.tiny_gpt2(root / "gpt2")
-        elif name == "gpt2_adapter":
-            value = lora_models.train_adapter(
-                get("gpt2"), root / name,
-                LoraConfig(r=4, lora_alpha=8, target_modules=["c_attn", "c_proj"], fan_in_fan_out=True,
-                           lora_bias=True))
-        else:
-            value = lora_models.train_adapter(smollm2, root / name, configs[name], seed=len(name))
-        built[name] = value
-        return value
-
-    get.root = root
-    return get
-
-
 def peft_merge(base, adapter, out, dtype=torch.float32):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
