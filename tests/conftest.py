@@ -8,6 +8,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
 import importlib.util
+import warnings
 
 import pytest
 
@@ -32,7 +33,9 @@ def smollm2():
     """SmolLM2-135M as an fp32 safetensors folder (built once, cached under build/)."""
     import lora_models
 
-    return lora_models.smollm2_base()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lora_models.smollm2_base()
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +45,14 @@ def models(tmp_path_factory, smollm2):
     built = {}
 
     def get(name):
-        if name in built:
-            return built[name]
+        if name not in built:
+            # PEFT and transformers warn about the very cases built here (tied weights, Conv1D).
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                built[name] = build(name)
+        return built[name]
+
+    def build(name):
         import torch
         from peft import LoraConfig
 
@@ -75,7 +84,6 @@ def models(tmp_path_factory, smollm2):
                            lora_bias=True))
         else:
             value = lora_models.train_adapter(smollm2, root / name, configs[name], seed=len(name))
-        built[name] = value
         return value
 
     get.root = root

@@ -43,3 +43,16 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     assert empty.returncode == 2 and "no .txt/.md/.rst/.html documents" in empty.stderr
     bad = ragtune("chunk", str(PYTHON_DOCS / "faq"), "--chunk-size", "0")
     assert bad.returncode == 2 and "chunk_size must be >= 1" in bad.stderr
+
+
+def test_merge_command_on_smollm2(tmp_path, smollm2, models):
+    merged = ragtune("merge", str(smollm2), str(models("plain")), str(tmp_path / "m"), "--dtype", "bf16",
+                     "--shard-size", "100MB")
+    assert merged.returncode == 0, merged.stderr
+    assert "60 tensors merged, 212 copied" in merged.stdout and "3 shards" in merged.stdout
+    assert "merging" in merged.stderr  # the progress bar
+    report = json.loads(ragtune("merge", str(smollm2), str(models("plain")), str(models("second")),
+                                str(tmp_path / "two"), "--weights", "0.5", "0.5", "--json").stdout)
+    assert report["merged"] == 60 and report["shards"] == 1 and report["bytes_written"] > 500e6
+    failed = ragtune("merge", str(smollm2), str(models("plain")), str(tmp_path / "m"))
+    assert failed.returncode == 2 and "already exists" in failed.stderr and "Traceback" not in failed.stderr

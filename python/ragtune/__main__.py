@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from .cli.chunk import add_chunk_command
 from .cli.index_cmd import add_index_command
 from .cli.info import add_info_command
+from .cli.merge_cmd import add_merge_command
 from .cli.query_cmd import add_query_command
 
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_chunk_command(commands)
     add_index_command(commands)
     add_query_command(commands)
+    add_merge_command(commands)
     return parser
 
 
