@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,9 +105,10 @@ class BaseCheckpoint:
         architectures = self.config.get("architectures") or []
         if not architectures:
             return {}
-        try:
-            import transformers
-        except ImportError:
+        # Importing transformers (and torch) costs seconds and hundreds of MB: only ask it when
+        # the caller already has it loaded; otherwise the common names below decide.
+        transformers = sys.modules.get("transformers")
+        if transformers is None:
             return {}
         model_class = getattr(transformers, str(architectures[0]), None)
         keys = getattr(model_class, "_tied_weights_keys", None)
