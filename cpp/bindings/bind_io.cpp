@@ -136,6 +136,9 @@ void bind_io(py::module_& m) {
       .def("shard_of", [](const rio::checkpoint& c, const std::string& name) {
         return looked_up([&] { return c.shard_of(name); });
       }, py::arg("name"))
+      .def("prefetch", [](const rio::checkpoint& c, const std::string& name) {
+        looked_up([&] { c.prefetch(name); return 0; });
+      }, py::arg("name"), "Start reading a tensor from disk in the background.")
       .def("info", [](const rio::checkpoint& c, const std::string& name) {
         const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
         py::dict d;

@@ -77,6 +77,7 @@ class writer {
         const std::uint64_t size = info.end - info.begin;
         for (std::uint64_t done = 0; done < size; done += copy_piece) {
           const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(copy_piece, size - done));
+          source.populate(source_name, done, done + n);
           impl_->append(name, bytes + done, n);
           source.release(source_name, done, done + n);
         }
@@ -104,10 +105,11 @@ class writer {
     translated([&] {
       const auto& info = source.info(source_name);
       const auto& planned = check_shape(name, info.shape, info.elements());
+      // Each window of rows is mapped in one call before it is merged and dropped after.
       run_merge(name, planned, source.bytes(source_name), info.type, info.shape, terms, dense, magnitude,
-                magnitude_per_column, require_finite, threads, [&](std::uint64_t from, std::uint64_t to) {
-                  source.release(source_name, from, to);
-                });
+                magnitude_per_column, require_finite, threads,
+                [&](std::uint64_t from, std::uint64_t to) { source.populate(source_name, from, to); },
+                [&](std::uint64_t from, std::uint64_t to) { source.release(source_name, from, to); });
       return 0;
     });
   }
@@ -126,7 +128,7 @@ class writer {
       check_shape(name, planned.shape, n);
       run_merge(name, planned, reinterpret_cast<const std::uint8_t*>(base.data()), rio::dtype::f32, planned.shape,
                 terms, dense, magnitude, magnitude_per_column, require_finite, threads,
-                [](std::uint64_t, std::uint64_t) {});
+                [](std::uint64_t, std::uint64_t) {}, [](std::uint64_t, std::uint64_t) {});
       return 0;
     });
   }
@@ -187,12 +189,12 @@ class writer {
     return planned;
   }
 
-  template <class Release>
+  template <class Prepare, class Release>
   void run_merge(const std::string& name, const rio::planned_tensor& planned, const std::uint8_t* bytes,
                  rio::dtype base_type, const std::vector<std::uint64_t>& shape,
                  const std::vector<std::tuple<floats, floats, float>>& terms, const std::optional<floats>& dense,
                  const std::optional<floats>& magnitude, bool magnitude_per_column, bool require_finite, int threads,
-                 Release release) {
+                 Prepare prepare, Release release) {
     std::uint64_t n = 1;
     for (auto d : shape) n *= d;
     const std::uint64_t rows = shape.size() < 2 ? 1 : shape[0];
@@ -225,13 +227,18 @@ class writer {
     const std::size_t row_out = static_cast<std::size_t>(cols * rio::dtype_size(planned.type));
     py::gil_scoped_release unlocked;
     std::uint64_t rows_done = 0;
+    const std::uint64_t window = lora::rows_per_block(cols, planned.type) * row_in;
+    prepare(0, update.magnitude_per_column ? rows * row_in : window);
     try {
       lora::merge_tensor(name, bytes, base_type, rows, cols, update, planned.type, threads,
                          [&](const std::uint8_t* block, std::size_t size) {
                            impl_->append(name, block, size);
                            const std::uint64_t next = rows_done + size / row_out;
                            // Column-wise DoRA reads every row twice; keep the pages until the end.
-                           if (!update.magnitude_per_column) release(rows_done * row_in, next * row_in);
+                           if (!update.magnitude_per_column) {
+                             release(rows_done * row_in, next * row_in);
+                             prepare(next * row_in, next * row_in + window);
+                           }
                            rows_done = next;
                          });
     } catch (...) {
@@ -262,6 +269,8 @@ void bind_lora(py::module_& m) {
       .def("write", &writer::write, py::arg("name"), py::arg("array"))
       .def("commit", &writer::commit)
       .def("abort", [](writer& w) { w.impl().abort(); })
+      .def_property_readonly("file_order", [](writer& w) { return w.impl().file_order(); },
+                             "Tensor names in file order: writing in this order streams every shard to disk.")
       .def_property_readonly("staging_dir", [](writer& w) { return w.impl().staging_dir(); })
       .def_property_readonly("out_dir", [](writer& w) { return w.impl().out_dir(); })
       .def_property_readonly("shard_count", [](writer& w) { return w.impl().shard_count(); })

@@ -135,4 +135,16 @@ void checkpoint::release(const std::string& name, std::uint64_t from, std::uint6
   shards_[found->second.first].release(*found->second.second, from, to);
 }
 
+void checkpoint::populate(const std::string& name, std::uint64_t from, std::uint64_t to) const {
+  const auto found = tensors_.find(name);
+  if (found == tensors_.end()) throw std::out_of_range("no tensor named '" + name + "' in this checkpoint");
+  shards_[found->second.first].populate(*found->second.second, from, to);
+}
+
+void checkpoint::prefetch(const std::string& name) const {
+  const auto found = tensors_.find(name);
+  if (found == tensors_.end()) throw std::out_of_range("no tensor named '" + name + "' in this checkpoint");
+  shards_[found->second.first].prefetch(*found->second.second);
+}
+
 }  // namespace ragtune::io

@@ -126,12 +126,12 @@ checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_te
       const std::string path = staging_ + "/" + name;
       const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd < 0) throw io_error("cannot create " + path);
-      shards_.push_back(shard{name, fd});
+      const std::uint64_t file_size = 8 + text.size() + offset;
+      shards_.push_back(shard{name, fd, file_size, std::make_unique<direct_stream>(path, fd)});
       std::uint8_t length[8];
       for (int i = 0; i < 8; ++i) length[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
-      write_all(fd, length, 8, 0, path);
-      write_all(fd, text.data(), text.size(), 8, path);
-      if (::ftruncate(fd, static_cast<off_t>(8 + text.size() + offset)) != 0) throw io_error("cannot size " + path);
+      shards_.back().stream->write(0, length, 8);
+      shards_.back().stream->write(8, text.data(), text.size());
     }
   } catch (...) {
     abort();
@@ -145,6 +145,7 @@ checkpoint_writer::~checkpoint_writer() {
 
 void checkpoint_writer::abort() noexcept {
   for (auto& s : shards_) {
+    s.stream.reset();
     if (s.fd >= 0) ::close(s.fd);
     s.fd = -1;
   }
@@ -170,6 +171,17 @@ const checkpoint_writer::slot& checkpoint_writer::find(const std::string& name) 
   return const_cast<checkpoint_writer*>(this)->find(name);
 }
 
+std::vector<std::string> checkpoint_writer::file_order() const {
+  std::vector<const slot*> ordered;
+  for (const auto& s : slots_) ordered.push_back(&s);
+  std::sort(ordered.begin(), ordered.end(), [](const slot* a, const slot* b) {
+    return a->shard != b->shard ? a->shard < b->shard : a->file_offset < b->file_offset;
+  });
+  std::vector<std::string> names;
+  for (const auto* s : ordered) names.push_back(s->tensor.name);
+  return names;
+}
+
 const planned_tensor& checkpoint_writer::planned(const std::string& name) const { return find(name).tensor; }
 
 std::uint64_t checkpoint_writer::remaining(const std::string& name) const {
@@ -185,8 +197,7 @@ void checkpoint_writer::append(const std::string& name, const void* data, std::s
   if (size > s.size - s.written)
     throw std::length_error("tensor '" + name + "' takes " + std::to_string(s.size) + " bytes; writing " +
                             std::to_string(size) + " more after " + std::to_string(s.written) + " overflows it");
-  const auto& target = shards_[s.shard];
-  write_all(target.fd, data, size, s.file_offset + s.written, staging_ + "/" + target.file_name);
+  shards_[s.shard].stream->write(s.file_offset + s.written, data, size);
   s.written += size;
 }
 
@@ -197,6 +208,7 @@ void checkpoint_writer::commit() {
       throw std::runtime_error("tensor '" + s.tensor.name + "' is incomplete (" + std::to_string(s.written) + " of " +
                                std::to_string(s.size) + " bytes written); nothing was published");
   for (auto& s : shards_) {
+    s.stream->finish(s.size);
     if (::fsync(s.fd) != 0) throw io_error("cannot sync " + staging_ + "/" + s.file_name);
     ::close(s.fd);
     s.fd = -1;

@@ -96,6 +96,28 @@ void safetensors_file::release(const tensor_info& tensor, std::uint64_t from, st
   if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
+void safetensors_file::prefetch(const tensor_info& tensor) const noexcept {
+  if (mapping_ == nullptr || tensor.end == tensor.begin) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto first = reinterpret_cast<std::uintptr_t>(data_ + tensor.begin) / page * page;
+  const auto last = reinterpret_cast<std::uintptr_t>(data_ + tensor.end);
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_WILLNEED);
+}
+
+void safetensors_file::populate(const tensor_info& tensor, std::uint64_t from, std::uint64_t to) const noexcept {
+#ifdef MADV_POPULATE_READ
+  if (mapping_ == nullptr) return;
+  to = std::min(to, tensor.end - tensor.begin);
+  if (from >= to) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto first = reinterpret_cast<std::uintptr_t>(data_ + tensor.begin + from) / page * page;
+  const auto last = reinterpret_cast<std::uintptr_t>(data_ + tensor.begin + to);
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_READ);  // older kernels: EINVAL, harmless
+#else
+  (void)tensor, (void)from, (void)to;
+#endif
+}
+
 safetensors_file safetensors_file::open(const std::string& path, const read_limits& limits) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);

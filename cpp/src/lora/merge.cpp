@@ -15,7 +15,7 @@ namespace {
 // Output is produced and handed on in blocks of about this size: large enough for
 // sequential writes, small enough that memory stays flat for any tensor.
 constexpr std::size_t block_bytes = 8u << 20;
-// Rows a worker takes at once; its scratch row is reused across them.
+// Rows a worker computes at once (the low-rank kernel shares each load of A across them).
 constexpr std::size_t rows_per_task = 16;
 
 void widen(const std::uint8_t* source, io::dtype type, float* target, std::size_t n) {
@@ -67,19 +67,16 @@ struct merger {
   std::uint64_t cols;
   const tensor_update& update;
 
-  // One row of base + every delta, in fp32, rounded step by step as PEFT's torch code
-  // does: each delta row is a sequential fma chain over the rank (torch's CPU sgemm
-  // order for these shapes), then scaled, then added. @p scratch holds cols floats.
-  void compute_row(std::uint64_t row, float* out, float* scratch) const {
-    widen(base + row * cols * io::dtype_size(base_type), base_type, out, cols);
-    for (const auto& term : update.terms) {
-      const float* left = term.left + row * term.rank;
-      std::fill(scratch, scratch + cols, 0.0f);
-      for (std::size_t k = 0; k < term.rank; ++k)
-        if (left[k] != 0.0f) simd::scale_add(scratch, term.right + k * cols, left[k], cols);
-      simd::add_product(out, scratch, term.scale, cols);
-    }
-    if (update.dense != nullptr) simd::add_product(out, update.dense + row * cols, 1.0f, cols);
+  // Rows [first, first + count) of base + every delta, in fp32, rounded step by step as
+  // PEFT's torch code does (see simd::low_rank_add). @p out holds count x cols floats.
+  void compute_rows(std::uint64_t first, std::size_t count, float* out) const {
+    const std::size_t in_row = static_cast<std::size_t>(cols * io::dtype_size(base_type));
+    for (std::size_t i = 0; i < count; ++i) widen(base + (first + i) * in_row, base_type, out + i * cols, cols);
+    for (const auto& term : update.terms)
+      simd::low_rank_add(term.left + first * term.rank, term.rank, term.right, cols, term.scale, out, cols, count);
+    if (update.dense != nullptr)
+      for (std::size_t i = 0; i < count; ++i)
+        simd::add_product(out + i * cols, update.dense + (first + i) * cols, 1.0f, cols);
   }
 
   // DoRA over columns needs every column's norm before any row can be finished.
@@ -88,13 +85,13 @@ struct merger {
     std::mutex combine;
     const std::size_t tasks = (rows + rows_per_task - 1) / rows_per_task;
     util::parallel_for_each(tasks, threads, [&](std::size_t task) {
-      std::vector<float> row(cols), scratch(cols);
+      const std::uint64_t first = task * rows_per_task;
+      const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(rows - first, rows_per_task));
+      std::vector<float> block(count * cols);
       std::vector<double> partial(cols, 0.0);
-      const std::uint64_t end = std::min<std::uint64_t>(rows, (task + 1) * rows_per_task);
-      for (std::uint64_t r = task * rows_per_task; r < end; ++r) {
-        compute_row(r, row.data(), scratch.data());
-        for (std::uint64_t c = 0; c < cols; ++c) partial[c] += static_cast<double>(row[c]) * row[c];
-      }
+      compute_rows(first, count, block.data());
+      for (std::size_t i = 0; i < count; ++i)
+        for (std::uint64_t c = 0; c < cols; ++c) partial[c] += static_cast<double>(block[i * cols + c]) * block[i * cols + c];
       std::lock_guard<std::mutex> lock(combine);
       for (std::uint64_t c = 0; c < cols; ++c) squares[c] += partial[c];
     });
@@ -111,6 +108,11 @@ void check_float(const std::string& name, io::dtype type, const char* role) {
 }
 
 }  // namespace
+
+std::uint64_t rows_per_block(std::uint64_t cols, io::dtype out_type) noexcept {
+  const std::uint64_t row = std::max<std::uint64_t>(1, cols * io::dtype_size(out_type));
+  return std::max<std::uint64_t>(1, block_bytes / row);
+}
 
 bool is_float_type(io::dtype type) noexcept {
   return type == io::dtype::f32 || type == io::dtype::f16 || type == io::dtype::bf16;
@@ -130,17 +132,19 @@ void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype b
   if (update.magnitude != nullptr && update.magnitude_per_column) norms = m.column_norms(threads);
 
   const std::size_t out_size = io::dtype_size(out_type);
-  const std::uint64_t block_rows = std::max<std::uint64_t>(1, block_bytes / (cols * out_size));
+  const std::uint64_t block_rows = rows_per_block(cols, out_type);
   std::vector<std::uint8_t> block(std::min<std::uint64_t>(rows, block_rows) * cols * out_size);
   for (std::uint64_t first = 0; first < rows; first += block_rows) {
     const std::uint64_t count = std::min<std::uint64_t>(block_rows, rows - first);
     const std::size_t tasks = (count + rows_per_task - 1) / rows_per_task;
     util::parallel_for_each(tasks, threads, [&](std::size_t task) {
-      std::vector<float> row(cols), scratch(cols);
-      const std::uint64_t end = std::min<std::uint64_t>(count, (task + 1) * rows_per_task);
-      for (std::uint64_t i = task * rows_per_task; i < end; ++i) {
+      const std::uint64_t begin = task * rows_per_task;
+      const std::size_t span = static_cast<std::size_t>(std::min<std::uint64_t>(count - begin, rows_per_task));
+      std::vector<float> rows_fp32(span * cols);
+      m.compute_rows(first + begin, span, rows_fp32.data());
+      for (std::uint64_t i = begin; i < begin + span; ++i) {
         const std::uint64_t r = first + i;
-        m.compute_row(r, row.data(), scratch.data());
+        float* row = rows_fp32.data() + (i - begin) * cols;
         if (update.magnitude != nullptr) {
           if (update.magnitude_per_column) {
             for (std::uint64_t c = 0; c < cols; ++c) row[c] *= update.magnitude[c] / norms[c];
@@ -151,7 +155,7 @@ void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype b
             for (std::uint64_t c = 0; c < cols; ++c) row[c] *= factor;
           }
         }
-        narrow(row.data(), out_type, block.data() + i * cols * out_size, cols);
+        narrow(row, out_type, block.data() + i * cols * out_size, cols);
       }
     });
     const std::size_t size = count * cols * out_size;

@@ -127,12 +127,13 @@ void dot_block(const float* queries, std::size_t nq, const float* rows, std::siz
   run(kernels::dot_block{}, queries, nq, rows, n, dim, out, ldo);
 }
 
-void scale_add(float* acc, const float* x, float c, std::size_t n) noexcept {
-  run(kernels::scale_add{}, acc, x, c, n);
-}
-
 void add_product(float* out, const float* acc, float c, std::size_t n) noexcept {
   run(kernels::add_product{}, out, acc, c, n);
+}
+
+void low_rank_add(const float* left, std::size_t rank, const float* right, std::size_t cols, float c, float* out,
+                  std::size_t ldo, std::size_t rows) noexcept {
+  run(kernels::low_rank_add{}, left, rank, right, cols, c, out, ldo, rows);
 }
 
 void widen_16(const std::uint16_t* source, float* target, std::size_t n, bool brain) noexcept {

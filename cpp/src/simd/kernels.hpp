@@ -47,17 +47,20 @@ struct dot_block {
                   float* out, std::size_t ldo) const noexcept;
 };
 
-// acc[i] += c * x[i] (fused where the ISA has FMA).
-struct scale_add {
-  template <class Arch>
-  void operator()(Arch, float* acc, const float* x, float c, std::size_t n) const noexcept;
-};
-
 // out[i] += round(acc[i] * c): the product rounded before the sum, never fused, as
 // torch computes W += (B @ A) * s.
 struct add_product {
   template <class Arch>
   void operator()(Arch, float* out, const float* acc, float c, std::size_t n) const noexcept;
+};
+
+// out[r * ldo + i] += round(c * Σ_k left[r * rank + k] · right[k * cols + i]) for r < rows:
+// a low-rank update of `rows` rows, each delta element an fma chain over k from zero
+// (torch's CPU sgemm order), scaled, then added — register-blocked 4 rows at a time.
+struct low_rank_add {
+  template <class Arch>
+  void operator()(Arch, const float* left, std::size_t rank, const float* right, std::size_t cols, float c,
+                  float* out, std::size_t ldo, std::size_t rows) const noexcept;
 };
 
 // Exact widening of 16-bit floats to float32; `brain` picks bfloat16 over IEEE half.
@@ -89,9 +92,10 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept; 
                                                          std::size_t) const noexcept;                         \
   extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,    \
                                                    std::size_t, float*, std::size_t) const noexcept;           \
-  extern template void scale_add::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept; \
   extern template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t)             \
       const noexcept;                                                                                          \
+  extern template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t, \
+                                                     float, float*, std::size_t, std::size_t) const noexcept;   \
   extern template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool)         \
       const noexcept;                                                                                          \
   extern template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool)        \

@@ -306,17 +306,6 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept {
                             *static_cast<const std::size_t*>(dim));
 }
 
-template <class Arch>
-void scale_add::operator()(Arch, float* acc, const float* x, float c, std::size_t n) const noexcept {
-  using floats = xsimd::batch<float, Arch>;
-  constexpr std::size_t width = floats::size;
-  const floats factor(c);
-  std::size_t i = 0;
-  for (; i + width <= n; i += width)
-    detail::fused(factor, floats::load_unaligned(x + i), floats::load_unaligned(acc + i)).store_unaligned(acc + i);
-  for (; i < n; ++i) acc[i] = std::fma(c, x[i], acc[i]);  // fused like the vector body
-}
-
 // The kernel files compile with -ffp-contract=off, so `o + a * c` stays two roundings.
 template <class Arch>
 void add_product::operator()(Arch, float* out, const float* acc, float c, std::size_t n) const noexcept {
@@ -332,6 +321,66 @@ void add_product::operator()(Arch, float* out, const float* acc, float c, std::s
     const float product = acc[i] * c;
     out[i] += product;
   }
+}
+
+namespace detail {
+
+// R rows of the low-rank update; accumulators stay in registers across the rank.
+template <std::size_t R, class Arch>
+inline void low_rank_rows(const float* left, std::size_t rank, const float* right, std::size_t cols, float c,
+                          float* out, std::size_t ldo) noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  const floats scale(c);
+  std::size_t i = 0;
+  for (; i + 2 * width <= cols; i += 2 * width) {
+    floats acc[R][2];
+    for (std::size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = floats(0.0f);
+    for (std::size_t k = 0; k < rank; ++k) {
+      const floats a0 = floats::load_unaligned(right + k * cols + i);
+      const floats a1 = floats::load_unaligned(right + k * cols + i + width);
+      for (std::size_t r = 0; r < R; ++r) {
+        const floats b(left[r * rank + k]);
+        acc[r][0] = fused(b, a0, acc[r][0]);
+        acc[r][1] = fused(b, a1, acc[r][1]);
+      }
+    }
+    for (std::size_t r = 0; r < R; ++r) {
+      float* o = out + r * ldo + i;
+      (floats::load_unaligned(o) + acc[r][0] * scale).store_unaligned(o);
+      (floats::load_unaligned(o + width) + acc[r][1] * scale).store_unaligned(o + width);
+    }
+  }
+  for (; i + width <= cols; i += width) {
+    floats acc[R];
+    for (std::size_t r = 0; r < R; ++r) acc[r] = floats(0.0f);
+    for (std::size_t k = 0; k < rank; ++k) {
+      const floats a = floats::load_unaligned(right + k * cols + i);
+      for (std::size_t r = 0; r < R; ++r) acc[r] = fused(floats(left[r * rank + k]), a, acc[r]);
+    }
+    for (std::size_t r = 0; r < R; ++r) {
+      float* o = out + r * ldo + i;
+      (floats::load_unaligned(o) + acc[r] * scale).store_unaligned(o);
+    }
+  }
+  for (; i < cols; ++i) {
+    for (std::size_t r = 0; r < R; ++r) {
+      float acc = 0.0f;
+      for (std::size_t k = 0; k < rank; ++k) acc = std::fma(left[r * rank + k], right[k * cols + i], acc);
+      const float product = acc * c;
+      out[r * ldo + i] += product;
+    }
+  }
+}
+
+}  // namespace detail
+
+template <class Arch>
+void low_rank_add::operator()(Arch, const float* left, std::size_t rank, const float* right, std::size_t cols, float c,
+                              float* out, std::size_t ldo, std::size_t rows) const noexcept {
+  std::size_t r = 0;
+  for (; r + 4 <= rows; r += 4) detail::low_rank_rows<4, Arch>(left + r * rank, rank, right, cols, c, out + r * ldo, ldo);
+  for (; r < rows; ++r) detail::low_rank_rows<1, Arch>(left + r * rank, rank, right, cols, c, out + r * ldo, ldo);
 }
 
 namespace detail {
@@ -419,8 +468,9 @@ void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std
                                                   std::size_t, std::size_t*, std::size_t) const noexcept;         \
   template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,           \
                                             std::size_t, float*, std::size_t) const noexcept;                    \
-  template void scale_add::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;       \
   template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;     \
+  template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t, float, \
+                                              float*, std::size_t, std::size_t) const noexcept;                 \
   template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool) const noexcept; \
   template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool) const noexcept; \
   template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \

@@ -112,8 +112,13 @@ def _run(plan: MergePlan, base: BaseCheckpoint, out: str, *, shard_size: int, re
     )
     try:
         bar = tqdm(total=writer.total_bytes, unit="B", unit_scale=True, desc=what, disable=not progress)
+        by_name = {job.name: job for job in plan.jobs}
+        ordered = [by_name[name] for name in writer.file_order]  # each shard streams front to back
         with bar:
-            for job in plan.jobs:
+            for position, job in enumerate(ordered):
+                following = ordered[position + 1] if position + 1 < len(ordered) else None
+                if following is not None and following.source is not None and following.base_values is None:
+                    base.tensors.prefetch(following.source)  # the disk reads ahead while this one merges
                 _write(writer, base, job, require_finite=require_finite, threads=threads)
                 bar.update(_job_bytes(job))
         _copy_side_files(base, writer.staging_dir, plan, dtype)

@@ -30,6 +30,10 @@ class checkpoint {
   const std::uint8_t* bytes(const std::string& name) const;
   /// @brief Drops the tensor's mapped pages in bytes [from, to) from resident memory (see safetensors_file::release).
   void release(const std::string& name, std::uint64_t from, std::uint64_t to) const;
+  /// @brief Starts reading the tensor's pages in the background (see safetensors_file::prefetch).
+  void prefetch(const std::string& name) const;
+  /// @brief Maps the tensor's bytes [from, to) in one call (see safetensors_file::populate).
+  void populate(const std::string& name, std::uint64_t from, std::uint64_t to) const;
   /// @brief Shard file names (relative to the folder), in index order.
   const std::vector<std::string>& shard_names() const noexcept { return shard_names_; }
   /// @brief The shard holding a tensor.

@@ -10,9 +10,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "ragtune/io/direct_stream.hpp"
 #include "ragtune/io/safetensors.hpp"
 
 namespace ragtune::io {
@@ -45,6 +47,9 @@ class checkpoint_writer {
   void append(const std::string& name, const void* data, std::size_t size);
   /// @brief The planned entry (type and shape) of a tensor.
   const planned_tensor& planned(const std::string& name) const;
+  /// @brief Tensor names in file order (shard by shard, by offset): writing in this order
+  ///        lets every shard stream to disk front to back.
+  std::vector<std::string> file_order() const;
   /// @brief Bytes the tensor still expects.
   std::uint64_t remaining(const std::string& name) const;
   /// @brief Forgets what was written to @p name so it can be written again (after a failed merge of it).
@@ -74,6 +79,8 @@ class checkpoint_writer {
   struct shard {
     std::string file_name;
     int fd = -1;
+    std::uint64_t size = 0;
+    std::unique_ptr<direct_stream> stream;
   };
   slot& find(const std::string& name);
   const slot& find(const std::string& name) const;

@@ -63,6 +63,12 @@ class safetensors_file {
   ///        this process's memory (they are read again from the file if touched): lets a
   ///        streaming pass over a large checkpoint run in constant resident memory.
   void release(const tensor_info& tensor, std::uint64_t from, std::uint64_t to) const noexcept;
+  /// @brief Asks the kernel to start reading the tensor's pages now (asynchronously), so a
+  ///        pass over one tensor overlaps with the disk reading the next.
+  void prefetch(const tensor_info& tensor) const noexcept;
+  /// @brief Maps bytes [from, to) of the tensor into this process in one call (reading them if
+  ///        needed) instead of one page fault per page on first touch.
+  void populate(const tensor_info& tensor, std::uint64_t from, std::uint64_t to) const noexcept;
 
  private:
   safetensors_file() = default;

@@ -40,6 +40,9 @@ struct tensor_update {
 /// @brief Output block handed to the sink: whole rows, in order.
 using block_sink = util::function_ref<void(const std::uint8_t* bytes, std::size_t size)>;
 
+/// @brief Rows merge_tensor hands to its sink at a time (about 8 MB of output).
+std::uint64_t rows_per_block(std::uint64_t cols, io::dtype out_type) noexcept;
+
 /// @brief Types a merge computes with: F32, F16, BF16.
 bool is_float_type(io::dtype type) noexcept;
 

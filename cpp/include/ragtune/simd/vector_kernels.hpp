@@ -12,12 +12,16 @@ namespace ragtune::simd {
 void dot_block(const float* queries, std::size_t nq, const float* rows, std::size_t n, std::size_t dim, float* out,
                std::size_t ldo) noexcept;
 
-/// @brief acc[i] += c * x[i] for i < n (fused multiply-add where the ISA has one).
-void scale_add(float* acc, const float* x, float c, std::size_t n) noexcept;
-
 /// @brief out[i] += round(acc[i] * c): product and sum rounded separately (never fused), the
 ///        order torch uses for W += (B @ A) * s.
 void add_product(float* out, const float* acc, float c, std::size_t n) noexcept;
+
+/// @brief out[r * ldo + i] += round(c * (left @ right)[r, i]) for r < rows, i < cols; left is
+///        rows x rank, right rank x cols (row-major). Each product element is an fma chain over
+///        the rank from zero, rounded, scaled, rounded, then added: torch's order for
+///        W += (B @ A) * s on the CPU, so merges match PEFT bit for bit.
+void low_rank_add(const float* left, std::size_t rank, const float* right, std::size_t cols, float c, float* out,
+                  std::size_t ldo, std::size_t rows) noexcept;
 
 /// @brief Exact widening of bfloat16 (@p brain) or IEEE half bit patterns to float32.
 void widen_16(const std::uint16_t* source, float* target, std::size_t n, bool brain) noexcept;
