@@ -10,7 +10,9 @@ fine-tuning, or both — at native speed, with the evidence to choose.
 
 from __future__ import annotations
 
+from . import costs, evaluate
 from ._core import __version__
+from .advisor import Recommendation, Situation, advise
 from .chunking import Chunk, MarkdownChunker, RecursiveChunker, SentenceChunker
 from .embeddings import HashingEmbeddings, MiniLMEmbeddings
 from .index import Hit, Index
@@ -18,6 +20,11 @@ from .simd import simd_info
 
 __all__ = [
     "Chunk",
+    "Recommendation",
+    "Situation",
+    "advise",
+    "costs",
+    "evaluate",
     "HashingEmbeddings",
     "Hit",
     "Index",
