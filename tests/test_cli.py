@@ -17,6 +17,7 @@ def ragtune(*args: str) -> subprocess.CompletedProcess:
 def test_info_and_chunk():
     info = ragtune("info", "--json")
     assert info.returncode == 0 and json.loads(info.stdout)["simd"]["active"]
+    assert json.loads(info.stdout)["threads"] >= 1
     chunk = ragtune("chunk", str(PYTHON_DOCS / "faq"), "--json", "--chunk-size", "500")
     summary = json.loads(chunk.stdout)
     assert summary["documents"] == len(list((PYTHON_DOCS / "faq").glob("*.rst.txt"))) and summary["chunks"] > 100
@@ -38,7 +39,7 @@ def test_index_then_query_with_citations(tmp_path):
 
 def test_errors_are_messages_not_tracebacks(tmp_path):
     missing = ragtune("query", str(tmp_path / "nothing"), "q")
-    assert missing.returncode == 2 and "ragtune index" in missing.stderr and "Traceback" not in missing.stderr
+    assert missing.returncode == 3 and "ragtune index" in missing.stderr and "Traceback" not in missing.stderr
     empty = ragtune("index", str(tmp_path), "--out", str(tmp_path / "ix"))
     assert empty.returncode == 2 and "no .txt/.md/.rst/.html documents" in empty.stderr
     bad = ragtune("chunk", str(PYTHON_DOCS / "faq"), "--chunk-size", "0")
@@ -55,4 +56,69 @@ def test_merge_command_on_smollm2(tmp_path, smollm2, models):
                                 str(tmp_path / "two"), "--weights", "0.5", "0.5", "--json").stdout)
     assert report["merged"] == 60 and report["shards"] == 1 and report["bytes_written"] > 500e6
     failed = ragtune("merge", str(smollm2), str(models("plain")), str(tmp_path / "m"))
-    assert failed.returncode == 2 and "already exists" in failed.stderr and "Traceback" not in failed.stderr
+    assert failed.returncode == 3 and "already exists" in failed.stderr and "Traceback" not in failed.stderr
+
+
+FAQ = PYTHON_DOCS / "faq"
+
+
+def test_eval_on_the_real_faq_with_a_recall_gate(tmp_path):
+    out = tmp_path / "ix"
+    assert ragtune("index", str(FAQ), "--out", str(out), "--embedder", "hashing").returncode == 0
+    result = ragtune("eval", str(out), "--faq", str(FAQ), "--embedder", "hashing", "--mode", "bm25", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["judged"] == summary["questions"] > 150
+    assert 0.5 < summary["metrics"]["recall@10"] <= 1 and set(summary["metrics"]) >= {"ndcg@5", "mrr@10"}
+    table = ragtune("eval", str(out), "--faq", str(FAQ), "--embedder", "hashing", "--min-recall", "0.999")
+    assert table.returncode == 1 and "FAILED" in table.stdout and "hit_rate" in table.stdout
+    # A JSONL of pairs, answers given as text and located in the indexed folder.
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps({"question": "How do I make a script executable?",
+                              "answer": "You need to do two things: the script file's mode must be executable"})
+                  + "\n" + json.dumps({"question": "Why are default values shared?",
+                                       "answer": "This type of bug commonly bites neophyte programmers."}) + "\n")
+    pairs = ragtune("eval", str(out), "--qa", str(qa), "--docs", str(FAQ), "--embedder", "hashing", "--json")
+    assert pairs.returncode == 0, pairs.stderr
+    assert json.loads(pairs.stdout)["judged"] == 2
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"question": "q"}\n')
+    bad = ragtune("eval", str(out), "--qa", str(broken), "--embedder", "hashing")
+    assert bad.returncode == 2 and "broken.jsonl:1" in bad.stderr and "Traceback" not in bad.stderr
+    assert ragtune("eval", str(out)).returncode == 2
+
+
+def test_raft_command_writes_valid_gorilla_records(tmp_path):
+    out = tmp_path / "raft.jsonl"
+    made = ragtune("raft", str(FAQ), "--faq", "--out", str(out), "--strategy", "hard", "--json")
+    assert made.returncode == 0, made.stderr
+    summary = json.loads(made.stdout)
+    assert summary["valid"] and summary["examples"] > 140 and summary["report"]["kept_oracle"] == 140
+    first = json.loads(out.read_text().splitlines()[0])
+    assert {"id", "type", "question", "context", "oracle_context", "cot_answer", "instruction"} <= set(first)
+    assert "##begin_quote##" in first["cot_answer"] and "<ANSWER>:" in first["cot_answer"]
+    chat = ragtune("raft", str(FAQ), "--faq", "--out", str(tmp_path / "chat.jsonl"), "--format", "chat")
+    assert chat.returncode == 0 and "validation: ok" in chat.stdout
+    none = ragtune("raft", str(FAQ), "--out", str(out))
+    assert none.returncode == 2 and "--faq" in none.stderr
+
+
+def test_advise_from_flags_and_interactively():
+    flags = ragtune("advise", "--changes", "daily", "--citations", "--examples", "2000", "--style", "strict",
+                    "--hallucination-cost", "high", "--json")
+    assert flags.returncode == 0, flags.stderr
+    rec = json.loads(flags.stdout)
+    assert rec["choice"] == "hybrid" and rec["reasons"][0]["input"] == "style"
+    corpus = json.loads(ragtune("advise", "--corpus", str(FAQ), "--queries-per-day", "5", "--json").stdout)
+    assert corpus["choice"] == "long_context" and corpus["costs"]["long_context"] < corpus["costs"]["rag"]
+    # Interactive: answers typed at the prompts (a wrong one is asked again; empty = unknown).
+    answers = "\n".join(["hourly", "weekly", "yes", "50", "", "medium", "some", "", "", "", ""]) + "\n"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    asked = subprocess.run([sys.executable, "-m", "ragtune", "advise", "--interactive"], input=answers,
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert asked.returncode == 0, asked.stderr
+    assert "answer one of daily" in asked.stdout and "Recommendation: RAG" in asked.stdout
+    bad = ragtune("advise", "--measured", "recall@5=high")
+    assert bad.returncode == 2 and "NAME=VALUE" in bad.stderr
+    debug = ragtune("--debug", "advise", "--measured", "recall@5=2")
+    assert debug.returncode != 0 and "Traceback" in debug.stderr

@@ -279,7 +279,7 @@ def _next_steps(choice: str, s: Situation, costs: CostModel | None) -> list[str]
     }[choice]
     if choice in ("rag", "hybrid") and not any(k.startswith("recall@") for k in s.measured):
         steps.append("Measure before you commit: ragtune eval my-index --qa pairs.jsonl (recall@5, MRR, nDCG), "
-                     "then re-run the advisor with --recall5.")
+                     "then re-run the advisor with --measured recall@5=VALUE.")
     if choice in ("fine_tuning", "hybrid"):
         steps.append("Hold out a test set before training and compare against the untuned model with the same prompt.")
     if choice == "long_context" and costs is not None:

@@ -10,12 +10,14 @@ from .. import __version__, simd_info
 
 
 def run_info(args: argparse.Namespace) -> dict[str, Any]:
-    info = {"version": __version__, "simd": simd_info(), "cpu_count": os.cpu_count()}
+    # oneTBB's default (threads=0) is the CPUs this process may run on, not all the machine has.
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info = {"version": __version__, "simd": simd_info(), "cpu_count": os.cpu_count(), "threads": usable}
     if not args.json:
         simd = info["simd"]
         print(f"ragtune {__version__}")
         print(f"SIMD: {simd['active']} (available: {', '.join(simd['available'])})")
-        print(f"CPUs: {info['cpu_count']}")
+        print(f"CPUs: {info['cpu_count']} (threads=0 uses {usable})")
     return info
 
 

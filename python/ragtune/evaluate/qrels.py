@@ -24,6 +24,7 @@ from typing import Any
 
 from .._inputs import as_text
 from ..chunking import Chunk
+from ..index.hit import Hit
 
 _SPACE = re.compile(r"\s+")
 
@@ -128,14 +129,17 @@ def pair_id(pair: QAPair, position: int) -> str:
     return pair.id if pair.id is not None else f"q{position}"
 
 
-def _chunk_id(chunk: Chunk) -> str:
+def _chunk_id(chunk: Chunk | Hit) -> str:
+    """``source#index`` for a Chunk (as Index.add names it); a stored Hit's own id."""
+    if isinstance(chunk, Hit):
+        return chunk.id
     if chunk.source is None:
         raise ValueError("chunks need a source to be judged (split with source=...)")
     return f"{chunk.source}#{chunk.index}"
 
 
-def relevant_chunks(pair: QAPair, chunks: Sequence[Chunk], *, answer_prefix: int = 300,
-                    min_overlap: float = 0.5) -> list[Chunk]:
+def relevant_chunks(pair: QAPair, chunks: Sequence[Chunk | Hit], *, answer_prefix: int = 300,
+                    min_overlap: float = 0.5) -> list[Chunk | Hit]:
     """The chunks that hold the answer's key span (the rule in the module docstring).
 
     Examples
@@ -169,11 +173,12 @@ def relevant_chunks(pair: QAPair, chunks: Sequence[Chunk], *, answer_prefix: int
     return [chunk for chunk in chunks if key in _normalised(chunk.text)]
 
 
-def build_qrels(pairs: Sequence[QAPair], chunks: Sequence[Chunk], *, answer_prefix: int = 300,
+def build_qrels(pairs: Sequence[QAPair], chunks: Sequence[Chunk | Hit], *, answer_prefix: int = 300,
                 min_overlap: float = 0.5, documents: Mapping[str, str] | None = None) -> dict[str, dict[str, int]]:
     """Qrels ``{query_id: {chunk_id: 1}}`` for question–answer pairs over chunks.
 
-    Chunk ids are ``source#index``, the ids :meth:`ragtune.Index.add` gives chunks.
+    Chunk ids are ``source#index``, the ids :meth:`ragtune.Index.add` gives chunks; the
+    documents of a saved index can be judged too: ``build_qrels(pairs, index.get(index.ids()))``.
     Query ids are the pairs' ``id`` or ``q<position>``. ``documents`` (full texts by
     source) lets answers given as text be located first. Questions with no relevant
     chunk are left out, with a warning naming how many.
@@ -195,11 +200,14 @@ def build_qrels(pairs: Sequence[QAPair], chunks: Sequence[Chunk], *, answer_pref
         if not isinstance(pair, QAPair):
             raise TypeError(f"pairs[{n}] must be a QAPair, got {type(pair).__name__}")
     for n, chunk in enumerate(chunks):
-        if not isinstance(chunk, Chunk):
-            raise TypeError(f"chunks[{n}] must be a ragtune Chunk, got {type(chunk).__name__}")
+        if not isinstance(chunk, (Chunk, Hit)):
+            raise TypeError(f"chunks[{n}] must be a ragtune Chunk (or a Hit from Index.get), "
+                            f"got {type(chunk).__name__}")
+        if chunk.source is not None and chunk.start is None and any(p.located for p in pairs):
+            raise ValueError(f"chunks[{n}] has no offsets, so located answers cannot be matched to it")
     if documents is not None:
         pairs = locate_answers(pairs, documents)
-    by_source: dict[str | None, list[Chunk]] = {}
+    by_source: dict[str | None, list[Chunk | Hit]] = {}
     for chunk in chunks:
         by_source.setdefault(chunk.source, []).append(chunk)
     qrels: dict[str, dict[str, int]] = {}

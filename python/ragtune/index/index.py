@@ -209,6 +209,21 @@ class Index:
     def __len__(self) -> int:
         return len(self._records)
 
+    def ids(self) -> list[str]:
+        """Every stored id, in insertion order of their slots (a snapshot).
+
+        Examples
+        --------
+        >>> from ragtune.embeddings import HashingEmbeddings
+        >>> index = Index(embedding=HashingEmbeddings(dim=8))
+        >>> index.add(["a", "b"], ids=["x", "y"])
+        ['x', 'y']
+        >>> index.ids()
+        ['x', 'y']
+        """
+        with self._lock.reading():
+            return [r.id for r in self._records.records if r is not None]
+
     def __contains__(self, id_: object) -> bool:
         return id_ in self._records.slot_of
 

@@ -1,0 +1,52 @@
+"""Question–answer pairs for the command line: a JSONL file or FAQ documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..datasets import parse_faq
+from ..evaluate import QAPair, pairs_from_faq
+from .files import iter_documents
+
+
+def read_qa_jsonl(path: str | Path) -> list[QAPair]:
+    """One JSON object per line: ``question`` and ``answer``, optionally ``id``,
+    ``source`` and ``start``/``end`` (the answer's offsets in that source)."""
+    pairs = []
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                item = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError) as error:
+                raise ValueError(f"{path}:{number}: not a JSON object ({error})") from None
+            if not isinstance(item, dict) or "question" not in item or "answer" not in item:
+                raise ValueError(f"{path}:{number}: each line needs \"question\" and \"answer\"")
+            try:
+                pairs.append(QAPair(item["question"], item["answer"], source=item.get("source"),
+                                    start=item.get("start"), end=item.get("end"), id=item.get("id")))
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{path}:{number}: {error}") from None
+    if not pairs:
+        raise ValueError(f"{path} holds no question-answer pairs")
+    return pairs
+
+
+def documents_by_source(folders: list[str], *, follow_links: bool) -> dict[str, str]:
+    """``{source: text}`` named as ``ragtune index`` names sources (``folder/relative/path``)."""
+    documents = {}
+    for folder in folders:
+        for name, text in iter_documents(Path(folder), follow_links=follow_links):
+            documents[str(Path(Path(folder).resolve().name) / name)] = text
+    return documents
+
+
+def faq_pairs(documents: dict[str, str]) -> list[QAPair]:
+    """Every "...?" section title with its answer, located in its document."""
+    pairs = [p for source, text in documents.items() for p in pairs_from_faq(parse_faq(text, source=source))]
+    if not pairs:
+        raise ValueError("no FAQ questions found: --faq expects reST/Markdown documents whose section titles end "
+                         "with '?'; give --qa pairs.jsonl otherwise")
+    return pairs

@@ -1,0 +1,88 @@
+"""``ragtune raft FOLDER... (--faq | --qa PAIRS.jsonl) --out FILE``: a RAFT training set."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..chunking import RecursiveChunker
+from ..evaluate import relevant_chunks
+from ..evaluate.qrels import locate_answers, pair_id
+from ..raft import FORMATS, QAItem, assemble, chunk_id, validate, write_jsonl, write_parquet
+from .qa_input import documents_by_source, faq_pairs, read_qa_jsonl
+
+
+def run_raft(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.qa and not args.faq:
+        raise ValueError("give the questions: --faq (FAQ titles in the folders) or --qa pairs.jsonl")
+    documents = documents_by_source(args.folders, follow_links=args.follow_links)
+    if not documents:
+        raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(args.folders)}")
+    pairs = faq_pairs(documents) if args.faq else locate_answers(read_qa_jsonl(args.qa), documents)
+    chunker = RecursiveChunker(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
+    chunks = [c for doc in chunker.split_many(list(documents.values()), sources=list(documents)) for c in doc]
+    items, unmatched = [], 0
+    for n, pair in enumerate(pairs):
+        oracles = [chunk_id(c) for c in relevant_chunks(pair, chunks)]
+        if oracles:
+            items.append(QAItem(pair.question, oracles, answer=pair.answer, id=pair_id(pair, n)))
+        else:
+            unmatched += 1
+    if not items:
+        raise ValueError("no question's answer is held by any chunk: check that the answers come from these folders")
+    index = None
+    if args.strategy != "random":
+        from ..embeddings import HashingEmbeddings
+        from ..index import Index
+
+        index = Index(embedding=HashingEmbeddings(dim=64))  # hard negatives come from BM25 (mode="bm25")
+        index.add(chunks)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = assemble(chunks, items, distractors=args.distractors, p=args.p, strategy=args.strategy, index=index,
+                        mode="bm25", seed=args.seed, documents=documents, threads=args.threads)
+    out = Path(args.out)
+    writer = write_parquet if out.suffix == ".parquet" else write_jsonl
+    written = writer(data.examples, out, args.format)
+    report = validate(out, args.format)
+    summary = {"documents": len(documents), "chunks": len(chunks), "questions": len(pairs),
+               "unmatched_questions": unmatched, "examples": written, "out": str(out), "format": args.format,
+               "report": asdict(data.report), "valid": report.ok, "problems": [str(p) for p in report.problems[:10]]}
+    if not report.ok:
+        args.exit_code = 1
+    if not args.json:
+        r = data.report
+        print(f"{len(pairs)} questions over {len(chunks)} chunks from {len(documents)} documents -> "
+              f"{written} {args.format} examples in {out}")
+        print(f"oracle shown in {r.kept_oracle}, {r.hard_distractors} hard and {r.random_distractors} random "
+              f"distractors, {r.dropped_for_quotes} dropped for quotes not in the oracle, "
+              f"{unmatched} questions with no chunk holding the answer")
+        print("validation: " + ("ok" if report.ok else f"{len(report.problems)} problems, first: {report.problems[0]}"))
+    return summary
+
+
+def add_raft_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "raft", help="build a RAFT fine-tuning set (question + oracle + distractors + quoted answer)",
+        description="Chunk the folders, take question-answer pairs (FAQ titles ending in '?', or a JSONL file), "
+        "find each answer's oracle chunk(s), add distractors and write gorilla-compatible records. "
+        "Exit code 1 when the written file fails validation.")
+    parser.add_argument("folders", nargs="+", help="folders of .txt/.md/.rst/.html documents")
+    parser.add_argument("--out", required=True, help="output .jsonl (or .parquet)")
+    parser.add_argument("--faq", action="store_true", help="questions are the documents' titles ending in '?'")
+    parser.add_argument("--qa", help="JSONL of {\"question\", \"answer\"}; answers are located in the documents")
+    parser.add_argument("--format", default="hf", choices=list(FORMATS), help="record layout (default hf, gorilla's)")
+    parser.add_argument("--distractors", type=int, default=4, help="distractor chunks per example (paper: 4)")
+    parser.add_argument("--p", type=float, default=0.8, help="share of examples that show the oracle (paper: 0.8)")
+    parser.add_argument("--strategy", default="random", choices=["random", "hard", "mixed"],
+                        help="distractors at random, or hard negatives from BM25")
+    parser.add_argument("--chunk-size", type=int, default=1000)
+    parser.add_argument("--chunk-overlap", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
+    parser.add_argument("--follow-links", action="store_true", help="follow links that leave the folder")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run_raft)
