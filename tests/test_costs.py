@@ -45,10 +45,11 @@ def test_fixed_costs_training_and_retraining_by_hand():
     assert rag.parts["embed_corpus"] == pytest.approx(10 * 0.02 / 10)
     assert rag.parts["reembed_updates"] == pytest.approx(1.0 * 0.02 * 4)
     assert rag.fixed_per_month == pytest.approx(0.02 + 0.08 + 50)
+    # Fine-tuning alone holds the facts: it retrains at every update (4/month), the hybrid at its cadence (1/month).
     ft = m.path("fine_tuning")
-    assert ft.fixed_per_month == pytest.approx(run / 10 + run * 1.0 + 280 * 100 / 10)
+    assert ft.fixed_per_month == pytest.approx(run / 10 + run * 4.0 + 280 * 100 / 10)
     hybrid = m.path("hybrid")
-    assert hybrid.fixed_per_month == pytest.approx(rag.fixed_per_month + ft.fixed_per_month)
+    assert hybrid.fixed_per_month == pytest.approx(rag.fixed_per_month + run / 10 + run * 1.0 + 280 * 100 / 10)
     lora = CostModel(Workload(training="lora", training_examples=1000, tokens_per_example=500, epochs=3),
                      Prices(lora_tokens_per_second=1500, gpu_hour=5.0))
     hours = 1000 * 500 * 3 / 1500 / 3600

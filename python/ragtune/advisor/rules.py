@@ -338,7 +338,8 @@ def advise(situation: Situation | Mapping[str, Any] | None = None, *, prices: Pr
     conflicts = _conflicts(reasons)
     margin = scores[choice] - scores[second]
     missing = [name for name in KEY_INPUTS if getattr(s, name) is None]
-    coverage = 1 - len(missing) / len(KEY_INPUTS)
+    # Measurements count as evidence too: each one stands in for an unknown input.
+    coverage = min(1.0, (len(KEY_INPUTS) - len(missing) + len(s.measured)) / len(KEY_INPUTS))
     confidence = (1 - math.exp(-margin / 3)) * (0.5 + 0.5 * coverage) * (0.7 if conflicts else 1.0)
     if not reasons:
         confidence = 0.0

@@ -42,8 +42,10 @@ class Workload:
     training_examples, tokens_per_example, epochs : fine-tuning data
     training : "hosted" (per-token price) or "lora" (GPU hours on your own run)
     updates_per_month, changed_fraction : how often the knowledge changes, and how much
-    retrains_per_month : fine-tuning runs per month (default: 1/3, a quarterly refresh
-        of behaviour; a model that must also hold changing facts retrains on every update)
+    retrains_per_month : fine-tuning runs per month to refresh behaviour (default 1/3:
+        quarterly). Fine-tuning *alone* must also carry the facts, so it retrains at
+        least at every knowledge update (``updates_per_month``); the hybrid takes its
+        facts from retrieval and retrains only at this cadence.
     horizon_months : months over which one-time costs are spread
     """
 
@@ -198,8 +200,9 @@ class CostModel:
         if name == "fine_tuning":
             run = self.training_run()["dollars"]
             prompt = w.system_tokens + w.question_tokens
+            retrains = max(w.retrains_per_month, w.updates_per_month)  # the facts live in the weights
             parts = {"prompt_tokens": prompt, "training": run / w.horizon_months,
-                     "retraining": run * w.retrains_per_month, "labelling": labelling / w.horizon_months}
+                     "retraining": run * retrains, "labelling": labelling / w.horizon_months}
             per_query = _per_mtok(prompt, p.finetuned_input_per_mtok) + _per_mtok(answer, p.finetuned_output_per_mtok)
             return PathCost(name, parts["training"] + parts["retraining"] + parts["labelling"], per_query, parts=parts)
         raise ValueError(f"unknown path {name!r}; choose from {', '.join(PATHS)}")

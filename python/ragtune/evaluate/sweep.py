@@ -88,8 +88,9 @@ class SweepResult:
                 lines.setdefault((row["mode"], row["overlap"]), []).append((row["chunk_size"], row[metric]))
         for (mode, overlap), points in sorted(lines.items()):
             points.sort()
-            shown = f"{overlap:.0%}" if isinstance(overlap, float) and overlap < 1 else f"{overlap} chars"
-            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{mode}, overlap {shown}")
+            shown = ("no overlap" if overlap == 0 else f"overlap {overlap:.0%}" if isinstance(overlap, float)
+                     and overlap < 1 else f"overlap {overlap} chars")
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=f"{mode}, {shown}")
         ax.set_xlabel("chunk size (characters)")
         ax.set_ylabel(f"{metric}@{k}")
         ax.set_title(f"{metric}@{k} over {self.questions} questions")
