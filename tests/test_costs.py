@@ -37,14 +37,18 @@ def test_per_query_costs_by_hand():
 def test_fixed_costs_training_and_retraining_by_hand():
     w = Workload(corpus_tokens=10_000_000, training_examples=2_000, tokens_per_example=400, epochs=3,
                  updates_per_month=4, changed_fraction=0.1, retrains_per_month=1.0, horizon_months=10)
-    p = Prices(embedding_per_mtok=0.02, training_per_mtok=3.0, rag_infra_per_month=50, expert_hour=100.0)
+    p = Prices(embedding_per_mtok=0.02, training_per_mtok=3.0, rag_infra_per_month=50, expert_hour=100.0,
+               storage_per_gb_month=0.1)
     m = CostModel(w, p)
     run = 2_000 * 400 * 3 * 3.0 / 1e6
     assert m.training_run() == {"dollars": pytest.approx(run), "gpu_hours": 0.0, "labelling_hours": pytest.approx(280)}
     rag = m.path("rag")
     assert rag.parts["embed_corpus"] == pytest.approx(10 * 0.02 / 10)
     assert rag.parts["reembed_updates"] == pytest.approx(1.0 * 0.02 * 4)
-    assert rag.fixed_per_month == pytest.approx(0.02 + 0.08 + 50)
+    # 10M tokens in 256-token chunks: 39,063 × (384×4 vector + 2×16×4 links + 64) bytes + 4 bytes/token of text
+    assert m.storage_bytes() == 39_063 * (384 * 4 + 128 + 64) + 40_000_000
+    assert rag.parts["storage"] == pytest.approx(m.storage_bytes() / 1e9 * 0.1)
+    assert rag.fixed_per_month == pytest.approx(0.02 + 0.08 + 50 + rag.parts["storage"])
     # Fine-tuning alone holds the facts: it retrains at every update (4/month), the hybrid at its cadence (1/month).
     ft = m.path("fine_tuning")
     assert ft.fixed_per_month == pytest.approx(run / 10 + run * 4.0 + 280 * 100 / 10)

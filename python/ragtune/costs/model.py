@@ -3,8 +3,8 @@
 Each path's monthly cost is a line in the query volume q: ``fixed + per_query · q``.
 
 - *fixed* = one-time costs spread over ``horizon_months`` (embedding the corpus,
-  training) + infrastructure per month + recurring work (re-embedding changed
-  documents, retraining at the workload's cadence).
+  training) + infrastructure and index storage per month + recurring work
+  (re-embedding changed documents, retraining at the workload's cadence).
 - *per_query* = prompt tokens × input price + answer tokens × output price (+ the
   question's embedding for RAG). RAG's prompt holds k chunks; long context holds the
   whole corpus (infeasible beyond the context window); a fine-tuned model needs
@@ -176,9 +176,10 @@ class CostModel:
             prompt = w.system_tokens + w.k * w.chunk_tokens + w.question_tokens
             corpus = self.embedding_cost(w.corpus_tokens) / w.horizon_months
             reembed = self.embedding_cost(w.corpus_tokens * w.changed_fraction) * w.updates_per_month
+            storage = self.storage_bytes() / 1e9 * p.storage_per_gb_month
             parts = {"prompt_tokens": prompt, "embed_corpus": corpus, "reembed_updates": reembed,
-                     "infrastructure": p.rag_infra_per_month}
-            fixed = corpus + reembed + p.rag_infra_per_month
+                     "infrastructure": p.rag_infra_per_month, "storage": storage}
+            fixed = corpus + reembed + p.rag_infra_per_month + storage
             if name == "rag":
                 per_query = (_per_mtok(prompt, p.input_per_mtok) + _per_mtok(answer, p.output_per_mtok)
                              + self.embedding_cost(w.question_tokens))

@@ -39,6 +39,9 @@ class Prices:
     rag_infra_per_month : float
         Managed vector database and retriever hosting: 50.00 per month (low end of
         [B]'s $50–200/month for RAG with a hosted vector DB; 0 when self-hosted).
+    storage_per_gb_month : float
+        Disk holding the index (vectors, graph, texts): 0.08 per GB-month (AWS EBS gp3
+        list price, us-east-1, unchanged 2020–2026).
     labelling_hours_per_example : float
         Expert time to write one high-quality training example: 0.14 h ([C]: 500
         examples take 40–100 hours; 70/500).
@@ -56,6 +59,7 @@ class Prices:
     gpu_hour: float = 5.00
     lora_tokens_per_second: float = 1500.0
     rag_infra_per_month: float = 50.0
+    storage_per_gb_month: float = 0.08
     labelling_hours_per_example: float = 0.14
     expert_hour: float = math.nan
 
