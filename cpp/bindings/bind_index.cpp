@@ -279,13 +279,13 @@ void bind_index(py::module_& m) {
           py::arg("path"))
       .def_static(
           "load",
-          [](const std::string& path) {
+          [](const std::string& path, std::size_t slot_limit) {
             try {
               py::gil_scoped_release nogil;
-              return ix::bm25_index::load(path);
+              return ix::bm25_index::load(path, slot_limit);
             } catch (const std::runtime_error& e) {
               throw py::value_error(e.what());  // a bad file is bad input
             }
           },
-          py::arg("path"));
+          py::arg("path"), py::kw_only(), py::arg("slot_limit"));
 }

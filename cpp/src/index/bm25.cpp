@@ -232,7 +232,7 @@ void bm25_index::save(const std::string& path) const {
   if (!ok) throw std::runtime_error("could not write " + path + " (disk full?)");
 }
 
-std::unique_ptr<bm25_index> bm25_index::load(const std::string& path) {
+std::unique_ptr<bm25_index> bm25_index::load(const std::string& path, std::size_t slot_limit) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) throw std::runtime_error("cannot open " + path);
   std::string data;
@@ -279,7 +279,8 @@ std::unique_ptr<bm25_index> bm25_index::load(const std::string& path) {
     const std::uint32_t slot = u32();
     const std::uint32_t length = u32();
     const std::uint32_t distinct = u32();
-    if (slot >= max_slots || index->alive_.test(slot)) throw bad("a slot is out of range or repeated");
+    if (slot >= max_slots || slot >= slot_limit) throw bad("a slot is out of range (" + std::to_string(slot) + ")");
+    if (index->alive_.test(slot)) throw bad("a slot is repeated");
     if (distinct > data.size() - at) throw bad("term count out of range");
     std::vector<std::pair<std::string, std::uint32_t>> counts;
     std::uint64_t total = 0;

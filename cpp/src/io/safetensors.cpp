@@ -176,7 +176,8 @@ safetensors_file safetensors_file::open(const std::string& path, const read_limi
       }
       continue;
     }
-    auto bad = [&](const std::string& what) { return invalid(path, "tensor '" + name + "': " + what); };
+    const std::string& tensor_name = name;  // C++17 lambdas cannot capture structured bindings
+    auto bad = [&](const std::string& what) { return invalid(path, "tensor '" + tensor_name + "': " + what); };
     if (!entry.is_object() || !entry.contains("dtype") || !entry.contains("shape") || !entry.contains("data_offsets"))
       throw bad("needs dtype, shape and data_offsets");
     tensor_info info;

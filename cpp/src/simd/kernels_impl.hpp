@@ -201,7 +201,7 @@ inline float l2sq(const float* a, const float* b, std::size_t dim) noexcept {
 template <class Arch>
 inline const std::uint8_t* haddp_order() noexcept {
   using floats = xsimd::batch<float, Arch>;
-  constexpr std::size_t width = floats::size;
+  static constexpr std::size_t width = floats::size;  // static: usable in the lambda without a capture
   static const auto order = [] {
     std::array<std::uint8_t, width> lanes{};
     floats rows[width];

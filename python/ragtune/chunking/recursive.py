@@ -97,6 +97,9 @@ class RecursiveChunker:
         Keep separators with the following piece (True/"start"), the previous one
         ("end"), or drop them (False). With False, chunks are still verbatim slices
         of the input: pieces are joined with the separator actually between them.
+        Boundaries are LangChain's, whose length counts one separator between pieces,
+        so a slice that spans a run of separators (several spaces, say) can be longer
+        than ``chunk_size`` by that run.
     is_separator_regex : bool
         Treat separators as regular expressions (Python ``re`` syntax).
     strip_whitespace : bool

@@ -44,23 +44,22 @@ def content_words(text: str) -> set[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences (and lines) of a text, quotes kept whole.
+    """Sentences (and lines) of a text, RAFT quotes kept whole.
 
     Examples
     --------
     >>> split_sentences("It is red. Why? Because.\\nDone")
     ['It is red.', 'Why?', 'Because.', 'Done']
     """
-    # Protect RAFT quotes (they may hold full stops) while splitting.
-    quotes: list[str] = []
-
-    def hide(match: re.Match[str]) -> str:
-        quotes.append(match.group())
-        return f"\x00{len(quotes) - 1}\x00"
-
-    hidden = _RAFT_QUOTE.sub(hide, text)
-    parts = [p.strip() for p in _SENTENCE_END.split(hidden) if p.strip()]
-    return [re.sub(r"\x00(\d+)\x00", lambda m: quotes[int(m.group(1))], p) for p in parts]
+    quotes = [m.span() for m in _RAFT_QUOTE.finditer(text)]  # a quote may hold full stops: never cut inside
+    parts, start = [], 0
+    for boundary in _SENTENCE_END.finditer(text):
+        if any(a < boundary.end() and boundary.start() < b for a, b in quotes):
+            continue
+        parts.append(text[start:boundary.start()])
+        start = boundary.end()
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ from ..embeddings.base import Embedder, resolve_embedding
 from .filters import FilterCompiler, filter_key
 from .fusion import maximal_marginal_relevance, reciprocal_rank_fusion
 from .hit import Hit
-from .persistence import begin_snapshot, commit_snapshot, current_snapshot, read_manifest, write_file
+from .persistence import begin_snapshot, commit_snapshot, current_snapshot, read_manifest, read_settings, write_file
 from .records import Record, RecordStore
 from .rwlock import ReadWriteLock
 
@@ -405,7 +405,7 @@ class Index:
         if snapshot is None:
             raise FileNotFoundError(f"{root} holds no saved ragtune index (no CURRENT file)")
         manifest = read_manifest(snapshot)
-        s = manifest["settings"]
+        s = read_settings(snapshot, manifest)
         index = cls(embedding=embedding, metric=s["metric"], m=s["m"], ef_construction=s["ef_construction"],
                     ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
                     bm25_b=s["bm25_b"], threads=threads)
@@ -416,15 +416,24 @@ class Index:
                     items.append(Record.from_json(json.loads(line)))
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{snapshot}/records.jsonl is corrupted near line {number + 1}: {error}") from None
-        index._records.restore(int(s["slots"]), items)
-        if (snapshot / "vectors.bin").exists():
+        slots = s["slots"]
+        if slots < len(items):
+            raise ValueError(f"{snapshot}/manifest.json: slots={slots!r} is not a count covering the records")
+        has_vectors = (snapshot / "vectors.bin").exists()
+        if not has_vectors and slots != len(items):
+            raise ValueError(f"{snapshot}: {slots} slots but no vector file (damaged index)")
+        if has_vectors:
             index._vectors = _core.VectorIndex.load(
                 str(snapshot / "vectors.bin"), str(snapshot / "graph.bin"), m=s["m"],
                 ef_construction=s["ef_construction"], ef_search=s["ef_search"],
                 min_graph_size=max(1, s["exact_below"]))
-            if index._vectors.dim != s["dim"] or len(index._vectors) != len(items):
+            # The slot count is backed by the vector file's bytes, so a hostile manifest cannot
+            # make the loader allocate for slots that do not exist.
+            if (index._vectors.dim != s["dim"] or len(index._vectors) != len(items)
+                    or index._vectors.slot_count != slots):
                 raise ValueError(f"{snapshot}: vectors do not match the records (damaged index)")
-        index._bm25 = _core.BM25Index.load(str(snapshot / "bm25.bin"))
+        index._records.restore(slots, items)
+        index._bm25 = _core.BM25Index.load(str(snapshot / "bm25.bin"), slot_limit=slots)
         if len(index._bm25) != len(items):
             raise ValueError(f"{snapshot}: BM25 data does not match the records (damaged index)")
         return index

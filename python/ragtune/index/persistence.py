@@ -126,3 +126,42 @@ def read_manifest(snapshot: Path) -> dict[str, Any]:
         if sha256_of(path) != expected.get("sha256"):
             raise ValueError(f"{path} does not match its checksum (corrupted)")
     return manifest
+
+
+def read_settings(snapshot: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's index settings, each checked for type and range (a damaged or
+    hostile manifest gets a ValueError naming the setting, never a crash later)."""
+    settings = manifest.get("settings")
+    if not isinstance(settings, dict):
+        raise ValueError(f"{snapshot}/manifest.json has no settings object (damaged index)")
+
+    def bad(key: str, why: str) -> ValueError:
+        return ValueError(f"{snapshot}/manifest.json: setting {key}={settings.get(key)!r} {why} (damaged index)")
+
+    def integer(key: str, low: int, high: int, *, optional: bool = False) -> int | None:
+        value = settings.get(key)
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise bad(key, f"must be an int in [{low}, {high}]")
+        return value
+
+    def number(key: str, low: float, high: float) -> float:
+        value = settings.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise bad(key, f"must be a number in [{low}, {high}]")
+        return float(value)
+
+    if settings.get("metric") not in ("cosine", "ip", "l2"):
+        raise bad("metric", "must be 'cosine', 'ip' or 'l2'")
+    return {
+        "metric": settings["metric"],
+        "m": integer("m", 2, 2048),
+        "ef_construction": integer("ef_construction", 1, 1 << 30),
+        "ef_search": integer("ef_search", 1, 1 << 30),
+        "exact_below": integer("exact_below", 0, 1 << 62),
+        "bm25_k1": number("bm25_k1", 0.0, 1e6),
+        "bm25_b": number("bm25_b", 0.0, 1.0),
+        "dim": integer("dim", 1, 65536, optional=True),
+        "slots": integer("slots", 0, 1 << 62),
+    }

@@ -31,8 +31,25 @@ class Record:
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> tuple[int, Record]:
-        return item["slot"], cls(item["id"], item["text"], item.get("metadata") or {}, item.get("source"),
-                                 item.get("start"), item.get("end"), item.get("line_start"), item.get("line_end"))
+        """A saved record, every field checked (ValueError naming the field otherwise)."""
+        if not isinstance(item, dict):
+            raise ValueError("a record must be a JSON object")
+        slot = item.get("slot")
+        if isinstance(slot, bool) or not isinstance(slot, int) or slot < 0:
+            raise ValueError(f"slot must be an int >= 0, got {slot!r}")
+        for key in ("id", "text"):
+            if not isinstance(item.get(key), str):
+                raise ValueError(f"{key} must be a string, got {item.get(key)!r}")
+        metadata = item.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise ValueError(f"metadata must be an object, got {metadata!r}")
+        if item.get("source") is not None and not isinstance(item["source"], str):
+            raise ValueError(f"source must be a string, got {item['source']!r}")
+        positions = [item.get(k) for k in ("start", "end", "line_start", "line_end")]
+        if any(p is not None for p in positions) and not all(
+                isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in positions):
+            raise ValueError(f"start/end/line_start/line_end must be ints >= 0, got {positions!r}")
+        return slot, cls(item["id"], item["text"], metadata, item.get("source"), *positions)
 
 
 class RecordStore:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,9 @@ class LoraAdapter:
                 ignored.append(name)
                 continue
             modules[name] = _module(path, config, name, parts)
+        if not modules and not replacements and not overrides:
+            raise ValueError(f"{path}: none of the adapter's tensors belongs to a module its config targets "
+                             f"(target_modules={config.get('target_modules')!r}); there is nothing to merge")
         if ignored:
             warnings.warn(
                 f"{path}: {len(ignored)} module(s) in the file are not targeted by its config and are ignored, "
@@ -164,7 +168,7 @@ class LoraAdapter:
 
     def __repr__(self) -> str:
         ranks = sorted({m.rank for m in self.modules.values()})
-        rank = f"r={ranks[0]}" if len(ranks) == 1 else f"r={ranks[0]}..{ranks[-1]}"
+        rank = "no LoRA modules" if not ranks else f"r={ranks[0]}" if len(ranks) == 1 else f"r={ranks[0]}..{ranks[-1]}"
         replaced = f", replaces {len(self.replacements)} tensor(s)" if self.replacements else ""
         flags = "".join(
             f", {flag}" for flag, on in (("rsLoRA", self.config.get("use_rslora")), ("DoRA", self.uses_dora)) if on
@@ -195,9 +199,44 @@ def _read_config(folder: Path) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"{config_path}: {key} must be a positive number, got {value!r}")
     for key in ("rank_pattern", "alpha_pattern"):
-        if not isinstance(config.get(key) or {}, dict):
-            raise ValueError(f"{config_path}: {key} must be an object mapping patterns to numbers")
+        pattern = config.get(key) or {}
+        if not isinstance(pattern, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in pattern.values()):
+            raise ValueError(f"{config_path}: {key} must be an object mapping patterns to positive numbers")
+    _check_config_types(config_path, config)
     return config
+
+
+def _is_names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_config_types(config_path: Path, config: dict[str, Any]) -> None:
+    """Each field PEFT writes has the type PEFT gives it; regexes compile."""
+    def bad(key: str, expected: str) -> ValueError:
+        return ValueError(f"{config_path}: {key} must be {expected}, got {config.get(key)!r}")
+
+    for key in ("target_modules", "exclude_modules", "layers_pattern"):
+        value = config.get(key)
+        if value is not None and not isinstance(value, str) and not _is_names(value):
+            raise bad(key, "a string (a regex) or a list of module names")
+    for key in ("target_modules", "exclude_modules"):
+        if isinstance(config.get(key), str):
+            try:
+                re.compile(config[key])
+            except re.error as error:
+                raise ValueError(f"{config_path}: {key} is not a valid regex: {error}") from None
+    layers = config.get("layers_to_transform")
+    if layers is not None and not (isinstance(layers, int) and not isinstance(layers, bool)) and not (
+            isinstance(layers, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in layers)):
+        raise bad("layers_to_transform", "an int or a list of ints")
+    if config.get("modules_to_save") is not None and not _is_names(config["modules_to_save"]):
+        raise bad("modules_to_save", "a list of module names")
+    for key in ("use_rslora", "use_dora", "fan_in_fan_out"):
+        if config.get(key) is not None and not isinstance(config[key], bool):
+            raise bad(key, "true or false")
+    if config.get("bias") is not None and config["bias"] not in ("none", "all", "lora_only"):
+        raise bad("bias", "'none', 'all' or 'lora_only'")
 
 
 def _as_float32(file: Any, key: str, dtype: str) -> np.ndarray:

@@ -50,8 +50,11 @@ class bm25_index {
                                const bitset* filter, int threads) const;
 
   void save(const std::string& path) const;
+  /// @brief Reads what save() wrote. Slots must lie below @p slot_limit (the caller knows how many
+  ///        slots the index has, e.g. from the vector file, whose size backs that number): a
+  ///        hostile file cannot make the loader allocate for slots that do not exist.
   /// @throws std::runtime_error naming the problem for a truncated, corrupted or foreign file.
-  static std::unique_ptr<bm25_index> load(const std::string& path);
+  static std::unique_ptr<bm25_index> load(const std::string& path, std::size_t slot_limit);
 
  private:
   struct posting {
