@@ -1,12 +1,14 @@
 #include "ragtune/io/checkpoint_writer.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -53,6 +55,28 @@ std::string random_suffix() {
   return buffer;
 }
 
+// Removes staging folders of earlier runs for the same output that died without
+// cleaning up (killed, power loss): ".<name>.partial-<pid>-<hex>" whose process is gone.
+// A folder of a process that is still running (a concurrent merge) is left alone.
+void remove_stale_staging(const std::filesystem::path& parent, const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string prefix = "." + name + ".partial-";
+  std::error_code error;
+  for (fs::directory_iterator it(parent, error), end; !error && it != end; it.increment(error)) {
+    const std::string entry = it->path().filename().string();
+    if (entry.rfind(prefix, 0) != 0) continue;
+    const std::string rest = entry.substr(prefix.size());
+    const auto dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    char* stop = nullptr;
+    const long pid = std::strtol(rest.c_str(), &stop, 10);
+    if (stop != rest.c_str() + dash || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to judge
+    std::error_code ignored;
+    fs::remove_all(it->path(), ignored);
+  }
+}
+
 }  // namespace
 
 checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_tensor> tensors,
@@ -95,6 +119,7 @@ checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_te
   const fs::path parent = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
   if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     throw std::runtime_error("cannot write " + out_ + ": its parent folder " + parent.string() + " does not exist");
+  remove_stale_staging(parent, destination.filename().string());
   staging_ = (parent / ("." + destination.filename().string() + ".partial-" + random_suffix())).string();
   if (::mkdir(staging_.c_str(), 0755) != 0) throw io_error("cannot create " + staging_);
 
