@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 DOCUMENT_SUFFIXES = (".txt", ".md", ".rst", ".html", ".htm")
+#: Larger files are skipped (and named on stderr): a document this size is almost
+#: certainly a dump or a mistake, and reading it whole would exhaust memory.
+MAX_DOCUMENT_BYTES = 64 << 20
 
 
-def iter_documents(folder: Path, *, follow_links: bool = False) -> Iterator[tuple[str, str]]:
+def iter_documents(folder: Path, *, follow_links: bool = False,
+                   max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[tuple[str, str]]:
     """(relative path, text) of every document under ``folder``, sorted.
 
     Links that lead outside the folder are skipped unless ``follow_links``; bytes that
-    are not UTF-8 are replaced (and the file still indexed) rather than aborting a run.
+    are not UTF-8 are replaced (and the file still indexed) rather than aborting a run;
+    files over ``max_bytes`` are skipped with a note on stderr.
     """
     folder = folder.resolve()
     if not folder.is_dir():
@@ -21,5 +27,10 @@ def iter_documents(folder: Path, *, follow_links: bool = False) -> Iterator[tupl
         if not path.is_file() or not path.name.lower().endswith(DOCUMENT_SUFFIXES + tuple(s + ".txt" for s in DOCUMENT_SUFFIXES)):
             continue
         if not follow_links and not path.resolve().is_relative_to(folder):
+            continue
+        size = path.stat().st_size
+        if size > max_bytes:
+            print(f"note: skipped {path}: {size / 1e6:.0f} MB is over the {max_bytes / 1e6:.0f} MB per-document limit",
+                  file=sys.stderr)
             continue
         yield str(path.relative_to(folder)), path.read_bytes().decode("utf-8", errors="replace")
