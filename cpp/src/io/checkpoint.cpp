@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -56,11 +57,15 @@ checkpoint checkpoint::open(const std::string& path, const read_limits& limits) 
     out.shard_names_.push_back(single_path.substr(single_path.rfind('/') + 1));
     out.metadata_ = out.shards_.back().metadata();
   } else {
+    std::error_code size_error;
+    const auto size = std::filesystem::file_size(index_path, size_error);
+    // Checked before reading: a hostile index file must not be read into memory whole.
+    if (size_error || size > limits.max_header_bytes)
+      throw std::runtime_error(index_path + (size_error ? " cannot be read" : " is too large (over the header limit)"));
     std::ifstream in(index_path);
     if (!in) throw std::runtime_error("cannot open " + index_path);
     std::stringstream text;
     text << in.rdbuf();
-    if (text.str().size() > limits.max_header_bytes) throw std::runtime_error(index_path + " is too large");
     nlohmann::json index;
     try {
       index = nlohmann::json::parse(text.str());

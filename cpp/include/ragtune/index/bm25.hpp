@@ -16,6 +16,7 @@
 
 #include "ragtune/index/bitset.hpp"
 #include "ragtune/index/vector_index.hpp"
+#include "ragtune/util/fair_shared_mutex.hpp"
 
 namespace ragtune::index {
 
@@ -82,7 +83,7 @@ class bm25_index {
   std::size_t live_ = 0;
   std::uint64_t total_length_ = 0;
   std::size_t stale_postings_ = 0;
-  mutable std::shared_mutex mutex_;
+  mutable util::fair_shared_mutex mutex_;  // writers are not starved by a stream of searches
 };
 
 }  // namespace ragtune::index

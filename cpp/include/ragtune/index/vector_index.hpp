@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ragtune/index/bitset.hpp"
+#include "ragtune/util/fair_shared_mutex.hpp"
 
 namespace ragtune::index {
 
@@ -109,7 +110,7 @@ class vector_index {
   bitset alive_;
   std::size_t live_ = 0;
   std::unique_ptr<graph> graph_;
-  mutable std::shared_mutex mutex_;
+  mutable util::fair_shared_mutex mutex_;  // writers are not starved by a stream of searches
 };
 
 }  // namespace ragtune::index
