@@ -53,6 +53,7 @@ def test_index_save_survives_sigkill_at_random_points(tmp_path):
     known: set[int] = set()
     kills_with_a_save_in_flight = 0
     leftovers_before = 0
+    mid_save = 0
     for _ in range(ITERATIONS):
         acks = run_and_kill(["save", str(folder)], delay=rng.uniform(1.0, 3.0))
         acknowledged = [int(line.split()[1]) for line in acks if line.startswith("saved ")]
@@ -72,10 +73,11 @@ def test_index_save_survives_sigkill_at_random_points(tmp_path):
         # commits: after a run that completed a save, only the killed save's own can remain.
         leftovers = [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
         assert len(leftovers) <= (1 if acknowledged else leftovers_before + 1), leftovers
+        mid_save += len(leftovers) > leftovers_before or (bool(acknowledged) and len(leftovers) == 1)
         leftovers_before = len(leftovers)
     assert known, "no save ever completed: raise the delays"
-    print(f"index kills: {ITERATIONS}, last state {len(known)} batches, "
-          f"{kills_with_a_save_in_flight} kills landed after a save committed but before it was acknowledged")
+    print(f"index kills: {ITERATIONS}, last state {len(known)} batches; {mid_save} kills landed while a save was "
+          f"writing its snapshot, {kills_with_a_save_in_flight} after a save committed but before it was acknowledged")
 
 
 @pytest.fixture(scope="module")
