@@ -47,6 +47,16 @@ def _check_judge(judge: Any) -> Judge:
     return judge
 
 
+def _supported_share(judge: Judge, question: str, text: str, contexts: Sequence[str] | str) -> float:
+    """Share of ``text``'s statements that the joined contexts support (NaN without statements)."""
+    judge = _check_judge(judge)
+    statements = judge.statements(as_text(question, what="question"), text)
+    if not statements:
+        return float("nan")
+    verdicts = judge.verdicts(statements, "\n".join(_contexts(contexts)))
+    return sum(verdicts) / len(verdicts) if verdicts else float("nan")
+
+
 def faithfulness(question: str, answer: str, contexts: Sequence[str] | str, *, judge: Judge) -> float:
     """Share of the answer's statements that the contexts support.
 
@@ -57,12 +67,7 @@ def faithfulness(question: str, answer: str, contexts: Sequence[str] | str, *, j
     ...              ["Tuples are immutable sequences."], judge=LexicalJudge())
     0.5
     """
-    judge = _check_judge(judge)
-    statements = judge.statements(as_text(question, what="question"), as_text(answer, what="answer"))
-    if not statements:
-        return float("nan")
-    verdicts = judge.verdicts(statements, "\n".join(_contexts(contexts)))
-    return sum(verdicts) / len(verdicts) if verdicts else float("nan")
+    return _supported_share(judge, question, as_text(answer, what="answer"), contexts)
 
 
 def context_recall(question: str, contexts: Sequence[str] | str, reference: str, *, judge: Judge) -> float:
@@ -75,12 +80,7 @@ def context_recall(question: str, contexts: Sequence[str] | str, reference: str,
     ...                "Tuples are immutable. Lists are mutable.", judge=LexicalJudge())
     0.5
     """
-    judge = _check_judge(judge)
-    statements = judge.statements(as_text(question, what="question"), as_text(reference, what="reference"))
-    if not statements:
-        return float("nan")
-    verdicts = judge.verdicts(statements, "\n".join(_contexts(contexts)))
-    return sum(verdicts) / len(verdicts) if verdicts else float("nan")
+    return _supported_share(judge, question, as_text(reference, what="reference"), contexts)
 
 
 def average_precision(useful: Sequence[bool]) -> float:

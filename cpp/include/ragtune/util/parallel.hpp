@@ -41,18 +41,22 @@ void parallel_for_each(std::size_t count, int threads, Body&& body) {
   std::exception_ptr first_error;
   std::mutex error_mutex;
   std::atomic<bool> failed{false};
+  // Runs item i unless an earlier item failed; records the first exception. False: stop.
+  auto run_one = [&](std::size_t i) {
+    if (failed.load(std::memory_order_relaxed)) return false;
+    try {
+      body(i);
+      return true;
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!first_error) first_error = std::current_exception();
+      failed.store(true, std::memory_order_relaxed);
+      return false;
+    }
+  };
   auto work = [&] {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, count), [&](const tbb::blocked_range<std::size_t>& range) {
-      for (std::size_t i = range.begin(); i != range.end(); ++i) {
-        if (failed.load(std::memory_order_relaxed)) return;
-        try {
-          body(i);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(error_mutex);
-          if (!first_error) first_error = std::current_exception();
-          failed.store(true, std::memory_order_relaxed);
-          return;
-        }
+      for (std::size_t i = range.begin(); i != range.end() && run_one(i); ++i) {
       }
     });
   };
@@ -66,14 +70,7 @@ void parallel_for_each(std::size_t count, int threads, Body&& body) {
   std::vector<std::thread> pool;
   for (unsigned w = 0; w < workers; ++w) {
     pool.emplace_back([&] {
-      for (std::size_t i; !failed.load(std::memory_order_relaxed) && (i = next.fetch_add(1)) < count;) {
-        try {
-          body(i);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(error_mutex);
-          if (!first_error) first_error = std::current_exception();
-          failed.store(true, std::memory_order_relaxed);
-        }
+      for (std::size_t i; (i = next.fetch_add(1)) < count && run_one(i);) {
       }
     });
   }
