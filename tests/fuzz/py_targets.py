@@ -106,8 +106,8 @@ def index_load(data: bytes) -> None:
         if not isinstance(manifest_text, str) or not isinstance(records_text, str):
             raise TypeError
         manifest = json.loads(manifest_text)
-    except (ValueError, KeyError, TypeError):  # not the seed's shape: use the bytes as the records file
-        manifest, records_text = json.loads(_SNAPSHOT["manifest.json"]), data.decode("utf-8", "replace")
+    except (ValueError, KeyError, TypeError):  # not the seed's shape: the bytes are the records file, as they are
+        manifest, records_text = json.loads(_SNAPSHOT["manifest.json"]), data
     root = _WORK / "index"
     shutil.rmtree(root, ignore_errors=True)
     snapshot = root / "snapshot-000001"
@@ -115,7 +115,8 @@ def index_load(data: bytes) -> None:
     (root / "CURRENT").write_text(snapshot.name)
     for name in ("vectors.bin", "graph.bin", "bm25.bin"):
         (snapshot / name).write_bytes(_SNAPSHOT[name])
-    (snapshot / "records.jsonl").write_text(records_text, encoding="utf-8", errors="replace")
+    records = records_text if isinstance(records_text, bytes) else records_text.encode("utf-8", "surrogatepass")
+    (snapshot / "records.jsonl").write_bytes(records)
     if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict):
         for name in list(manifest["files"]):
             path = snapshot / str(name)

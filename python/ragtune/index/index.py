@@ -410,6 +410,7 @@ class Index:
                     ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
                     bm25_b=s["bm25_b"], threads=threads)
         items = []
+        number = 0  # reported if the file cannot even be decoded
         try:
             for number, line in enumerate((snapshot / "records.jsonl").read_text(encoding="utf-8").splitlines()):
                 if line:
