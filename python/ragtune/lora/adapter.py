@@ -104,9 +104,7 @@ class LoraAdapter:
                 raise ValueError(
                     f"{folder} holds adapter_model.bin, a pickle file that can run code when loaded; ragtune reads "
                     "only safetensors. Convert it once where you trust the file: "
-                    "PeftModel.from_pretrained(base, folder).save_pretrained(new_folder, safe_serialization=True), "
-                    "or safetensors.torch.save_file(torch.load('adapter_model.bin', weights_only=True), "
-                    "'adapter_model.safetensors')"
+                    "PeftModel.from_pretrained(base, folder).save_pretrained(new_folder, safe_serialization=True)"
                 )
             raise FileNotFoundError(f"{folder} has no {WEIGHTS_FILE}")
         tensors = _core.SafetensorsFile(str(weights))
