@@ -8,6 +8,20 @@ from typing import Any
 from .. import _core
 
 
+def chunk_id(chunk: Chunk) -> str:
+    """The id ragtune gives a chunk everywhere (``source#index``): Index.add, RAFT
+    oracles, evaluation qrels.
+
+    Examples
+    --------
+    >>> chunk_id(Chunk("hi", 0, 2, 0, 2, 1, 1, 3, source="x.md"))
+    'x.md#3'
+    """
+    if chunk.source is None:
+        raise ValueError("chunks need a source to be referenced by id; split with source=... or pass ids")
+    return f"{chunk.source}#{chunk.index}"
+
+
 class Chunk(_core.ChunkBase):
     """A chunk of a document with exact offsets for citations.
 

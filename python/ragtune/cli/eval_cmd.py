@@ -9,7 +9,8 @@ from typing import Any
 from ..evaluate import METRICS, build_qrels, evaluate_retriever
 from ..index import Index
 from .index_cmd import make_embedder
-from .qa_input import documents_by_source, faq_pairs, read_qa_jsonl
+from .files import documents_by_source
+from .qa_input import faq_pairs, read_qa_jsonl
 
 
 def run_eval(args: argparse.Namespace) -> dict[str, Any]:

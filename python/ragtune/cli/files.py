@@ -34,3 +34,12 @@ def iter_documents(folder: Path, *, follow_links: bool = False,
                   file=sys.stderr)
             continue
         yield str(path.relative_to(folder)), path.read_bytes().decode("utf-8", errors="replace")
+
+
+def documents_by_source(folders: list[str], *, follow_links: bool) -> dict[str, str]:
+    """``{source: text}`` named as ``ragtune index`` names sources (``folder/relative/path``)."""
+    documents = {}
+    for folder in folders:
+        for name, text in iter_documents(Path(folder), follow_links=follow_links):
+            documents[str(Path(Path(folder).resolve().name) / name)] = text
+    return documents

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 from ..chunking import RecursiveChunker
 from ..embeddings import HashingEmbeddings, MiniLMEmbeddings
 from ..index import Index
-from .files import iter_documents
+from .files import documents_by_source
 
 
 def make_embedder(name: str, *, progress: bool | None = None) -> Any:
@@ -23,11 +22,8 @@ def make_embedder(name: str, *, progress: bool | None = None) -> Any:
 
 def run_index(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
-    names, texts = [], []
-    for folder in args.folders:
-        for name, text in iter_documents(Path(folder), follow_links=args.follow_links):
-            names.append(str(Path(Path(folder).resolve().name) / name))  # e.g. faq/windows.rst.txt
-            texts.append(text)
+    documents = documents_by_source(args.folders, follow_links=args.follow_links)  # e.g. faq/windows.rst.txt
+    names, texts = list(documents), list(documents.values())
     if not texts:
         raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(args.folders)}")
     chunker = RecursiveChunker(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ..datasets import parse_faq
 from ..evaluate import QAPair, pairs_from_faq
-from .files import iter_documents
 
 
 def read_qa_jsonl(path: str | Path) -> list[QAPair]:
@@ -32,15 +31,6 @@ def read_qa_jsonl(path: str | Path) -> list[QAPair]:
     if not pairs:
         raise ValueError(f"{path} holds no question-answer pairs")
     return pairs
-
-
-def documents_by_source(folders: list[str], *, follow_links: bool) -> dict[str, str]:
-    """``{source: text}`` named as ``ragtune index`` names sources (``folder/relative/path``)."""
-    documents = {}
-    for folder in folders:
-        for name, text in iter_documents(Path(folder), follow_links=follow_links):
-            documents[str(Path(Path(folder).resolve().name) / name)] = text
-    return documents
 
 
 def faq_pairs(documents: dict[str, str]) -> list[QAPair]:

@@ -12,7 +12,8 @@ from ..chunking import RecursiveChunker
 from ..evaluate import relevant_chunks
 from ..evaluate.qrels import locate_answers, pair_id
 from ..raft import FORMATS, QAItem, assemble, chunk_id, validate, write_jsonl, write_parquet
-from .qa_input import documents_by_source, faq_pairs, read_qa_jsonl
+from .files import documents_by_source
+from .qa_input import faq_pairs, read_qa_jsonl
 
 
 def run_raft(args: argparse.Namespace) -> dict[str, Any]:

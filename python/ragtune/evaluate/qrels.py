@@ -24,6 +24,7 @@ from typing import Any
 
 from .._inputs import as_text
 from ..chunking import Chunk
+from ..chunking.chunk import chunk_id
 from ..index.hit import Hit
 
 _SPACE = re.compile(r"\s+")
@@ -133,9 +134,7 @@ def _chunk_id(chunk: Chunk | Hit) -> str:
     """``source#index`` for a Chunk (as Index.add names it); a stored Hit's own id."""
     if isinstance(chunk, Hit):
         return chunk.id
-    if chunk.source is None:
-        raise ValueError("chunks need a source to be judged (split with source=...)")
-    return f"{chunk.source}#{chunk.index}"
+    return chunk_id(chunk)
 
 
 def relevant_chunks(pair: QAPair, chunks: Sequence[Chunk | Hit], *, answer_prefix: int = 300,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..chunking import Chunk
+from ..chunking.chunk import chunk_id
 from ..index import Hit, Index
 from .metrics import DEFAULT_K, RetrievalScores, _cutoffs, retrieval_metrics
 from .qrels import QAPair, build_qrels, pair_id
@@ -86,7 +87,7 @@ class _DocumentIds:
         self.by_span: dict[tuple[str | None, int], str] = {}
         self.by_text: dict[str, str] = {}
         for chunk in chunks or ():
-            id_ = f"{chunk.source}#{chunk.index}"
+            id_ = chunk_id(chunk)
             self.ids.add(id_)
             self.by_span[(chunk.source, chunk.start)] = id_
             self.by_text.setdefault(chunk.text, id_)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _core
 from .._inputs import as_int, as_text, as_threads
-from ..chunking.chunk import Chunk
+from ..chunking.chunk import Chunk, chunk_id
 from ..embeddings.base import Embedder, resolve_embedding
 from .filters import FilterCompiler, filter_key
 from .fusion import maximal_marginal_relevance, reciprocal_rank_fusion
@@ -162,7 +162,7 @@ class Index:
         if isinstance(item, str):
             return Record(uuid.uuid4().hex, item)
         if isinstance(item, Chunk):
-            id_ = f"{item.source}#{item.index}" if item.source is not None else uuid.uuid4().hex
+            id_ = chunk_id(item) if item.source is not None else uuid.uuid4().hex
             return Record(id_, item.text, dict(item.metadata), item.source, item.start, item.end,
                           item.line_start, item.line_end)
         if hasattr(item, "page_content") and hasattr(item, "metadata"):

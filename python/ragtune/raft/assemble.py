@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import _core
 from .._inputs import as_int, as_text, as_threads
-from ..chunking.chunk import Chunk
+from ..chunking.chunk import Chunk, chunk_id
 from .formats import RaftExample
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, check_quotes
 
@@ -77,13 +77,6 @@ class RaftDataset:
         return (f"RaftDataset({len(self.examples)} examples, oracle kept in {r.kept_oracle}, "
                 f"{r.hard_distractors} hard + {r.random_distractors} random distractors, "
                 f"{r.dropped_for_quotes} dropped for unverified quotes)")
-
-
-def chunk_id(chunk: Chunk) -> str:
-    """The id ragtune gives a chunk everywhere (``source#index``), as Index.add does."""
-    if chunk.source is None:
-        raise ValueError("chunks need a source to be referenced by id; split with source=... or pass ids")
-    return f"{chunk.source}#{chunk.index}"
 
 
 def cot_from_answer(answer: str) -> str:
