@@ -49,14 +49,18 @@ def test_rules_hold_on_the_real_faq(faq_corpus, strategy):
     data = assemble(chunks, items, distractors=4, p=0.8, strategy=strategy, index=index, mode="bm25", seed=5)
     report = data.report
     assert report.items == len(items) >= 170
-    assert report.kept_oracle == round(0.8 * len(items))
-    assert report.examples + report.dropped_for_quotes == len(items)
-    assert report.examples >= 0.8 * len(items)
+    # Counts describe what is returned: P is exact over the examples, not the questions.
+    assert report.examples + report.dropped_for_quotes == len(items) == report.items
+    assert report.examples == len(data.examples) >= 0.8 * len(items)
+    assert report.kept_oracle == round(0.8 * report.examples) == sum(bool(e.oracle_positions) for e in data.examples)
+    assert report.hard_distractors + report.random_distractors == sum(
+        len(e.documents) - len(e.oracle_positions) for e in data.examples)
     if strategy != "random":
         assert report.hard_distractors > 0
     for example in data.examples:
         oracle = by_id[example.metadata["oracle_ids"][0]]
         assert len(example.documents) == 5 and len(set(example.titles)) == 5  # no document repeats
+        assert len({" ".join(d.split()).lower() for d in example.documents}) == 5  # nor any text
         shown_oracle = [p for p, t in enumerate(example.titles) if t == oracle.citation()]
         assert shown_oracle == example.oracle_positions
         for title, text in zip(example.titles, example.documents):
@@ -65,6 +69,59 @@ def test_rules_hold_on_the_real_faq(faq_corpus, strategy):
                 chunk = next(c for c in chunks if c.citation() == title)
                 assert chunk.end <= oracle.start or chunk.start >= oracle.end  # no overlapping near-duplicate
         assert check_quotes(example.cot_answer, [oracle.text]).ok
+
+
+def test_boilerplate_repeated_across_files_is_shown_once_per_example():
+    """The Linux media API pages end many sections with the same sentences about return
+    values and error codes; under different ids, those chunks are hard negatives for
+    every question about return values. No example may show such a text twice, or a
+    text equal to its oracle's."""
+    from corpora import linux_docs
+
+    docs = {name: text for name, text in linux_docs().items() if name.startswith("userspace-api/media/")}
+    chunks = [c for doc in RecursiveChunker(chunk_size=200, chunk_overlap=0).split_many(
+        list(docs.values()), sources=list(docs)) for c in doc]
+    normal = lambda text: " ".join(text.split()).lower()  # noqa: E731
+    counts: dict[str, int] = {}
+    for c in chunks:
+        counts[normal(c.text)] = counts.get(normal(c.text), 0) + 1
+    assert max(counts.values()) >= 20, "the corpus no longer repeats its boilerplate"
+    oracles = [c for c in chunks if counts[normal(c.text)] == 1 and "return" in c.text.lower()
+               and c.text.rstrip().endswith(".")][:60]
+    items = [QAItem(f"What does {c.source} say is returned on success and on error?", [chunk_id(c)], answer=c.text)
+             for c in oracles]
+    index = Index(embedding=HashingEmbeddings(dim=64))
+    index.add(chunks)
+    for strategy in ("hard", "random"):
+        data = assemble(chunks, items, distractors=4, p=0.8, strategy=strategy, index=index, mode="bm25", seed=3)
+        assert len(data.examples) == len(items)
+        for example in data.examples:
+            texts = [normal(d) for d in example.documents]
+            assert len(set(texts)) == len(texts), f"{example.id} shows a text twice"
+            oracle_text = normal(next(c.text for c in oracles if chunk_id(c) == example.metadata["oracle_ids"][0]))
+            distractors = [t for p, t in enumerate(texts) if p not in example.oracle_positions]
+            assert oracle_text not in distractors
+        if strategy == "hard":
+            assert data.report.repeated_texts_skipped > 0 and data.report.hard_distractors > 0
+
+
+def test_quotes_and_budget_are_checked_before_the_oracle_share_is_drawn(faq_corpus, minilm_tokenizer):
+    chunks, items, index = faq_corpus
+    invented = [QAItem(i.question, i.oracle_ids, cot_answer="##begin_quote##not in any oracle##end_quote## <ANSWER>: x")
+                for i in items[:25]]
+    data = assemble(chunks, invented + items[25:], p=0.8, seed=1)
+    assert data.report.dropped_for_quotes >= 25
+    assert data.report.kept_oracle == round(0.8 * len(data.examples)) == data.report.examples - sum(
+        not e.oracle_positions for e in data.examples)
+    budgeted = assemble(chunks, items, p=0.5, seed=1, max_tokens=700, tokenizer=minilm_tokenizer)
+    report = budgeted.report
+    assert report.dropped_for_budget > 0 and report.truncated_distractors > 0
+    assert report.examples == len(budgeted.examples) == report.items - report.dropped_for_budget - report.dropped_for_quotes
+    assert report.kept_oracle == int(0.5 * report.examples + 0.5)  # halves round up
+    assert report.examples >= 40
+    for example in budgeted.examples:
+        total = sum(len(minilm_tokenizer.tokenize(t)) for t in [example.question, example.cot_answer, *example.documents])
+        assert total <= 700
 
 
 def test_same_seed_same_dataset_whatever_the_threads(faq_corpus, tmp_path):

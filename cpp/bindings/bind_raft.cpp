@@ -115,6 +115,7 @@ void bind_raft(py::module_& m) {
         result["hard_used"] = out.hard_used;
         result["random_used"] = out.random_used;
         result["near_duplicates_skipped"] = out.near_duplicates_skipped;
+        result["repeated_texts_skipped"] = out.repeated_texts_skipped;
         return result;
       },
       py::arg("chunk_count"), py::arg("oracle_offsets"), py::arg("oracle_ids"), py::kw_only(),

@@ -98,6 +98,30 @@ TEST(raft_sampler, near_duplicates_of_the_oracle_are_never_distractors) {
   EXPECT_GT(out.near_duplicates_skipped, 0u);
 }
 
+TEST(raft_sampler, one_example_never_shows_the_same_text_twice) {
+  // Every fourth chunk is the same boilerplate under its own id (a footer repeated
+  // across files); the oracles are all boilerplate-free.
+  fixture f(200, 100);
+  std::vector<std::uint64_t> hashes(200);
+  for (std::size_t c = 0; c < 200; ++c) hashes[c] = c % 4 == 3 ? 0xB01E4B1A7EULL : 1000 + c;
+  for (auto& oracle : f.oracle_ids)
+    if (oracle % 4 == 3) --oracle;
+  f.input.text_hashes = hashes.data();
+  for (auto kind : {rf::strategy::random, rf::strategy::hard}) {
+    rf::sampler_options options;
+    options.kind = kind;
+    options.distractors = 8;
+    const auto out = rf::assemble(f.input, options, 2);
+    for (std::size_t i = 0; i < 100; ++i) {
+      std::set<std::uint64_t> texts;
+      for (auto d = out.document_offsets[i]; d < out.document_offsets[i + 1]; ++d)
+        EXPECT_TRUE(texts.insert(hashes[static_cast<std::size_t>(out.documents[d])]).second)
+            << "example " << i << " repeats a text";
+    }
+    EXPECT_GT(out.repeated_texts_skipped, 0u);
+  }
+}
+
 TEST(raft_sampler, minhash_flags_near_identical_texts) {
   const std::string base = "the quick brown fox jumps over the lazy dog while the cat sleeps in the warm sun all day";
   const std::string longer = base + " long";

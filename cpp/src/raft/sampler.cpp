@@ -102,7 +102,7 @@ sampler_output assemble(const sampler_input& in, const sampler_options& opt, int
   }
   out.documents.assign(static_cast<std::size_t>(out.document_offsets[n]), -1);
   out.oracle_positions.assign(static_cast<std::size_t>(out.oracle_position_offsets[n]), -1);
-  std::vector<std::uint32_t> hard_used(n, 0), random_used(n, 0), skipped(n, 0);
+  std::vector<std::uint32_t> hard_used(n, 0), random_used(n, 0), skipped(n, 0), repeated(n, 0);
   const near_duplicates near(in, opt.near_duplicate_jaccard);
 
   util::parallel_for_each(n, threads, [&](std::size_t i) {
@@ -117,8 +117,16 @@ sampler_output assemble(const sampler_input& in, const sampler_options& opt, int
       for (std::size_t o = 0; o < oracle_count; ++o) docs[have++] = oracles[o];
     const std::size_t oracle_slots = have;
     auto eligible = [&](std::int64_t c) {
-      for (std::size_t d = 0; d < have; ++d)
+      for (std::size_t d = 0; d < have; ++d) {
         if (docs[d] == c) return false;
+        // Boilerplate (a licence footer, a navigation block) repeats across files under
+        // different ids: one example must not show the same text twice.
+        if (in.text_hashes &&
+            in.text_hashes[static_cast<std::size_t>(docs[d])] == in.text_hashes[static_cast<std::size_t>(c)]) {
+          ++repeated[i];
+          return false;
+        }
+      }
       for (std::size_t o = 0; o < oracle_count; ++o)
         if (near(c, oracles[o])) {
           ++skipped[i];
@@ -177,6 +185,7 @@ sampler_output assemble(const sampler_input& in, const sampler_options& opt, int
     out.hard_used += hard_used[i];
     out.random_used += random_used[i];
     out.near_duplicates_skipped += skipped[i];
+    out.repeated_texts_skipped += repeated[i];
   }
   return out;
 }

@@ -58,9 +58,10 @@ def run_raft(args: argparse.Namespace) -> dict[str, Any]:
         r = data.report
         print(f"{len(pairs)} questions over {len(chunks)} chunks from {len(documents)} documents -> "
               f"{written} {args.format} examples in {out}")
-        print(f"oracle shown in {r.kept_oracle}, {r.hard_distractors} hard and {r.random_distractors} random "
-              f"distractors, {r.dropped_for_quotes} dropped for quotes not in the oracle, "
-              f"{unmatched} questions with no chunk holding the answer")
+        share = f" ({100 * r.kept_oracle / written:.1f}%)" if written else ""
+        print(f"oracle shown in {r.kept_oracle} of {written}{share}, {r.hard_distractors} hard and "
+              f"{r.random_distractors} random distractors; left out: {r.dropped_for_quotes} with quotes not in "
+              f"the oracle, {unmatched} with no chunk holding the answer")
         print("validation: " + ("ok" if report.ok else f"{len(report.problems)} problems, first: {report.problems[0]}"))
     return summary
 

@@ -20,6 +20,7 @@ import numpy as np
 from .. import _core
 from .._inputs import as_int, as_text, as_threads
 from ..chunking.chunk import Chunk, chunk_id
+from .budget import TokenBudget
 from .formats import RaftExample
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, check_quotes
 
@@ -45,7 +46,13 @@ class QAItem:
 
 @dataclass(slots=True)
 class RaftReport:
-    """What assembly did, in numbers."""
+    """What assembly did, in numbers.
+
+    ``items`` counts the questions given; every other count describes the examples
+    returned (and so the file they are written to): quotes are checked and the token
+    budget applied *before* sampling decides which examples show their oracle, so
+    ``kept_oracle == round(p * examples)`` exactly.
+    """
 
     items: int = 0
     examples: int = 0
@@ -53,6 +60,7 @@ class RaftReport:
     hard_distractors: int = 0
     random_distractors: int = 0
     near_duplicates_skipped: int = 0
+    repeated_texts_skipped: int = 0
     quotes_checked: int = 0
     quotes_missing: int = 0
     dropped_for_quotes: int = 0
@@ -116,35 +124,6 @@ def _titles(chunks: list[Chunk], documents: Mapping[str, str] | None) -> list[st
         lines = f"lines {chunk.line_start}-{chunk.line_end}"
         out.append(f"{chunk.source} › {section} ({lines})" if section else f"{chunk.source} ({lines})")
     return out
-
-
-class _Budget:
-    """Fits an example into max_tokens by cutting distractors (never oracles)."""
-
-    def __init__(self, max_tokens: int, counter: Any) -> None:
-        self.max_tokens = max_tokens
-        self.counter = counter
-
-    def fit(self, example: RaftExample, report: RaftReport) -> bool:
-        counts = self.counter.count([example.question, example.cot_answer, *example.documents])
-        fixed = counts[0] + counts[1] + sum(counts[2 + p] for p in example.oracle_positions)
-        distractors = [i for i in range(len(example.documents)) if i not in example.oracle_positions]
-        if fixed + sum(counts[2 + i] for i in distractors) <= self.max_tokens:
-            return True
-        if fixed > self.max_tokens:
-            return False
-        share = (self.max_tokens - fixed) // max(1, len(distractors))
-        for i in distractors:
-            if counts[2 + i] > share:
-                starts = [a for a, _ in self.counter.backend.encode(example.documents[i],
-                                                                    add_special_tokens=False).offsets]
-                cut = starts[share] if share < len(starts) else len(example.documents[i])
-                # Re-tokenising a cut text can differ at the edge: shorten until it fits.
-                while cut > 0 and self.counter.count([example.documents[i][:cut]])[0] > share:
-                    cut = max(0, cut - max(1, cut // 20))
-                example.documents[i] = example.documents[i][:cut].rstrip()
-                report.truncated_distractors += 1
-        return True
 
 
 def assemble(
@@ -216,32 +195,55 @@ def assemble(
     if max_tokens is not None:
         if tokenizer is None:
             raise ValueError("max_tokens needs tokenizer= (a Hugging Face tokenizer) to count tokens")
-        from ..chunking.lengths import TokenCounter
-
-        counter = TokenCounter.wrap(tokenizer)
-        if counter is None:
-            raise TypeError("tokenizer must be a fast Hugging Face tokenizer (or a tokenizers.Tokenizer)")
-        budget = _Budget(as_int(max_tokens, name="max_tokens", minimum=1), counter)
+        budget = TokenBudget(as_int(max_tokens, name="max_tokens", minimum=1), tokenizer)
     ids = [chunk_id(c) for c in chunks]
     position = {id_: n for n, id_ in enumerate(ids)}
     if len(position) != len(ids):
         raise ValueError("chunk ids (source#index) repeat; give each document a distinct source")
 
-    oracle_offsets, oracle_positions = [0], []
     for n, item in enumerate(items):
         if not item.oracle_ids:
             raise ValueError(f"items[{n}] ({item.question!r}) names no oracle chunk")
         for oracle in item.oracle_ids:
             if oracle not in position:
                 raise KeyError(f"items[{n}] names oracle chunk {oracle!r}, which is not among the chunks")
-            oracle_positions.append(position[oracle])
+
+    texts = [c.text for c in chunks]
+    report = RaftReport(items=len(items))
+    # Quotes and the budget decide which questions become examples *before* sampling
+    # decides which examples show their oracle, so P holds over what is written.
+    accepted: list[tuple[int, QAItem, str, dict[str, Any]]] = []
+    for n, item in enumerate(items):
+        cot = item.cot_answer if item.cot_answer is not None else cot_from_answer(item.answer or "")
+        oracle_texts = [texts[position[o]] for o in item.oracle_ids]
+        metadata: dict[str, Any] = {"oracle_ids": list(item.oracle_ids)}
+        if verify_quotes != "off":
+            check = check_quotes(cot, oracle_texts, normalise_whitespace=normalise_whitespace)
+            if not check.ok and verify_quotes == "drop":
+                report.dropped_for_quotes += 1
+                continue
+            report.quotes_checked += check.quotes
+            report.quotes_missing += len(check.missing)
+            report.missing_final_answer += not check.has_answer
+            if not check.ok:
+                report.flagged_for_quotes += 1
+                metadata["quotes_ok"] = False
+        if budget is not None and not budget.fits_fixed(item.question, cot, oracle_texts):
+            report.dropped_for_budget += 1
+            continue
+        accepted.append((n, item, cot, metadata))
+
+    oracle_offsets, oracle_positions = [0], []
+    for _, item, _, _ in accepted:
+        oracle_positions.extend(position[o] for o in item.oracle_ids)
         oracle_offsets.append(len(oracle_positions))
 
     hard: dict[str, Any] = {}
     if strategy in ("hard", "mixed"):
         if index is None:
             raise ValueError(f"strategy={strategy!r} needs index=: a ragtune Index holding these chunks")
-        ranked = index.search_many([as_text(i.question, what="question") for i in items], k=candidates, mode=mode)
+        questions = [as_text(item.question, what="question") for _, item, _, _ in accepted]
+        ranked = index.search_many(questions, k=candidates, mode=mode) if questions else []
         offsets, flat = [0], []
         for hits in ranked:
             flat.extend(position[h.id] for h in hits if h.id in position)
@@ -250,7 +252,6 @@ def assemble(
                 "candidate_ids": np.asarray(flat, dtype=np.int64)}
 
     sources = {s: n for n, s in enumerate(dict.fromkeys(c.source for c in chunks))}
-    texts = [c.text for c in chunks]
     out = _core.raft_assemble(
         len(chunks), np.asarray(oracle_offsets, dtype=np.int64), np.asarray(oracle_positions, dtype=np.int64),
         groups=np.asarray([sources[c.source] for c in chunks], dtype=np.int64),
@@ -262,42 +263,31 @@ def assemble(
         near_duplicate_jaccard=float(near_duplicate_jaccard), threads=threads, **hard,
     )
     titles = _titles(chunks, documents)
-    report = RaftReport(items=len(items), kept_oracle=int(out["kept_oracle"].sum()), hard_distractors=out["hard_used"],
-                        random_distractors=out["random_used"],
-                        near_duplicates_skipped=out["near_duplicates_skipped"])
+    report.kept_oracle = int(out["kept_oracle"].sum())
+    report.hard_distractors = out["hard_used"]
+    report.random_distractors = out["random_used"]
+    report.near_duplicates_skipped = out["near_duplicates_skipped"]
+    report.repeated_texts_skipped = out["repeated_texts_skipped"]
     doc_offsets = out["document_offsets"].tolist()
-    documents = out["documents"].tolist()
+    shown_ids = out["documents"].tolist()
     pos_offsets = out["oracle_position_offsets"].tolist()
     positions = out["oracle_positions"].tolist()
     examples = []
-    for n, item in enumerate(items):
-        cot = item.cot_answer if item.cot_answer is not None else cot_from_answer(item.answer or "")
-        oracle_texts = [texts[position[o]] for o in item.oracle_ids]
-        metadata: dict[str, Any] = {"oracle_ids": list(item.oracle_ids)}
-        if verify_quotes != "off":
-            check = check_quotes(cot, oracle_texts, normalise_whitespace=normalise_whitespace)
-            report.quotes_checked += check.quotes
-            report.quotes_missing += len(check.missing)
-            report.missing_final_answer += not check.has_answer
-            if not check.ok:
-                if verify_quotes == "drop":
-                    report.dropped_for_quotes += 1
-                    continue
-                report.flagged_for_quotes += 1
-                metadata["quotes_ok"] = False
-        shown = documents[doc_offsets[n]:doc_offsets[n + 1]]
+    for row, (n, item, cot, metadata) in enumerate(accepted):
+        shown = shown_ids[doc_offsets[row]:doc_offsets[row + 1]]
         example = RaftExample(
             id=item.id or f"raft-{n}",
             question=item.question,
             documents=[texts[c] for c in shown],
             titles=[titles[c] for c in shown],
-            oracle_positions=positions[pos_offsets[n]:pos_offsets[n + 1]],
+            oracle_positions=positions[pos_offsets[row]:pos_offsets[row + 1]],
             cot_answer=cot,
             metadata=metadata,
         )
-        if budget is not None and not budget.fit(example, report):
-            report.dropped_for_budget += 1
-            continue
+        if budget is not None:
+            cut = budget.fit(example)
+            assert cut is not None, "the uncuttable part was checked against the budget above"
+            report.truncated_distractors += cut
         examples.append(example)
     report.examples = len(examples)
     return RaftDataset(examples, report)

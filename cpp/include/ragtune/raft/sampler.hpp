@@ -3,7 +3,7 @@
 /// @brief RAFT example assembly: for each question, its oracle chunk(s) (kept in
 ///        exactly round(P * N) examples) plus k distractors — random, hard (ranked
 ///        candidates from an index) or mixed — never an oracle, never a near-duplicate
-///        of one, never repeated; a dropped oracle is replaced by another distractor;
+///        of one, never repeated (by id or by text hash); a dropped oracle is replaced by another distractor;
 ///        the documents of an example are shuffled and the oracle positions recorded.
 ///        Every example draws from its own random stream (seed, example number), so
 ///        the output does not depend on the thread count.
@@ -57,6 +57,7 @@ struct sampler_output {
   std::size_t hard_used = 0;              ///< distractors taken from hard candidates
   std::size_t random_used = 0;            ///< distractors drawn at random (including hard shortfalls)
   std::size_t near_duplicates_skipped = 0;
+  std::size_t repeated_texts_skipped = 0;  ///< candidates whose text an earlier document of the example already shows
 };
 
 /// @brief Assembles every example. @throws std::invalid_argument naming the problem (an oracle id
