@@ -1,7 +1,7 @@
 """The ``ragtune`` command line (also ``python -m ragtune``).
 
 Exit codes: 0 success; 1 a check did not pass (``eval --min-recall``, ``raft``
-validation); 2 bad input or usage; 3 a file or folder problem; 4 a missing optional
+validation, ``finetune``'s loss diverged); 2 bad input or usage; 3 a file or folder problem; 4 a missing optional
 dependency; 5 an internal error (a bug: please report it); 130 interrupted. Errors print one line; ``--debug`` shows the traceback.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from .cli.advise_cmd import add_advise_command
 from .cli.chunk import add_chunk_command
 from .cli.eval_cmd import add_eval_command
+from .cli.finetune_cmd import add_finetune_command
 from .cli.index_cmd import add_index_command
 from .cli.info import add_info_command
 from .cli.merge_cmd import add_merge_command
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (add_info_command, add_chunk_command, add_index_command, add_query_command, add_eval_command,
-                add_raft_command, add_merge_command, add_advise_command):
+                add_raft_command, add_finetune_command, add_merge_command, add_advise_command):
         add(commands)
     return parser
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from .assemble import QAItem, RaftDataset, RaftReport, assemble, chunk_id, cot_from_answer
 from .generate import ANSWER_PROMPT, QUESTION_PROMPT, LLMError, generate_qa, parse_questions
 from .formats import FORMATS, RaftExample, to_dataset, to_record, write_jsonl, write_parquet
-from .splits import split_examples
+from .splits import split_examples, split_groups
 from .validate import ValidationReport, validate
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, CotAnswer, QuoteCheck, check_quotes, parse_cot_answer
 
@@ -40,6 +40,7 @@ __all__ = [
     "cot_from_answer",
     "parse_cot_answer",
     "split_examples",
+    "split_groups",
     "validate",
     "ValidationReport",
     "to_dataset",
