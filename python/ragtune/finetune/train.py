@@ -4,6 +4,7 @@ accumulation), crash-safe and resumable to the bit."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.metadata
 import math
@@ -329,6 +330,7 @@ def _run(report: TrainReport, folder: Path, out: Path, train_enc: list[Encoded],
          keep_checkpoints: bool, checkpoint_every: int) -> TrainReport:
     import torch
     from peft import LoraConfig, get_peft_model
+    from safetensors import SafetensorError
     from transformers import get_scheduler
 
     cfg = report.config
@@ -386,11 +388,14 @@ def _run(report: TrainReport, folder: Path, out: Path, train_enc: list[Encoded],
         try:
             last_checkpoint = save_checkpoint(root, step, peft_model, optimizer, schedule, state,
                                               {"torch": torch.get_rng_state()}, keep=2)
-        except OSError as error:
+        except (OSError, SafetensorError) as error:
+            # safetensors reports a full disk as its own error type, with the OS error in the text.
+            code = getattr(error, "errno", None) or (errno.ENOSPC if "os error 28" in str(error) else errno.EIO)
             kept = (f"the checkpoint of step {read_state(previous)['step']} ({previous}) is intact"
                     if previous is not None else "no earlier checkpoint exists")
-            raise OSError(error.errno, f"could not save the checkpoint of step {step} in {root} ({error.strerror or error}); "
-                          f"{kept}. Free space, then call again with the same arguments to resume") from error
+            raise OSError(code, f"could not save the checkpoint of step {step} in {root} ({os.strerror(code)}: "
+                          f"{getattr(error, 'strerror', None) or error}); {kept}. Free space, then call again with "
+                          "the same arguments to resume") from error
         return last_checkpoint
 
     if not report.eval and eval_enc:
