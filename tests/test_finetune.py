@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import warnings
 
 import numpy as np
@@ -159,8 +158,8 @@ def test_every_data_form_gives_the_same_conversations(tmp_path):
         assert [c.messages for c in read] == [c.messages for c in direct], fmt
         assert [c.raft.oracle_positions for c in read] == [[0]] * 3
         assert [c.raft.documents for c in read] == [e.documents for e in examples]
-    pairs = as_conversations([("Q?", "A."), {"prompt": "Q2?", "completion": "A2."},
-                              {"messages": [{"role": "user", "content": "Q3?"}, {"role": "assistant", "content": "A3."}]}])
+    chat = {"messages": [{"role": "user", "content": "Q3?"}, {"role": "assistant", "content": "A3."}]}
+    pairs = as_conversations([("Q?", "A."), {"prompt": "Q2?", "completion": "A2."}, chat])
     assert [c.messages[-1]["content"] for c in pairs] == ["A.", "A2.", "A3."]
     write_jsonl(examples, tmp_path / "eval.jsonl", "eval")
     with pytest.raises(ValueError, match="eval-format"):
@@ -215,8 +214,9 @@ def _write_chat(path, pairs):
 
 def test_a_memorisation_task_is_learned(tmp_path, smollm2, tokenizer):
     base = tiny_llama(tmp_path / "base", smollm2, hidden=64, embedding_scale=10.0, tied=False)
-    report = train_lora(base, memory_pairs(), tmp_path / "out", max_steps=200, learning_rate=5e-3, r=16, dropout=0.0,
-                        batch_size=8, warmup=0.1, scheduler="constant_with_warmup", eval_fraction=0, threads=2, progress=False,
+    report = train_lora(base, memory_pairs(), tmp_path / "out", max_steps=200, learning_rate=5e-3, r=16,
+                        dropout=0.0, batch_size=8, warmup=0.1, scheduler="constant_with_warmup", eval_fraction=0,
+                        threads=2, progress=False,
                         target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
                                         "lm_head"])
     assert report.status == "completed" and report.steps == 200
@@ -326,7 +326,8 @@ def test_a_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path, tiny
     assert not (tmp_path / "out" / "training.json").exists()
     from safetensors.torch import load_file
 
-    assert all(torch.isfinite(t).all() for t in load_file(str(kept[-1] / "adapter" / "adapter_model.safetensors")).values())
+    adapter = load_file(str(kept[-1] / "adapter" / "adapter_model.safetensors"))
+    assert all(torch.isfinite(t).all() for t in adapter.values())
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path, tiny):
@@ -342,3 +343,19 @@ def test_resuming_with_other_settings_is_refused(tmp_path, tiny):
     assert (out / RUN_NAME).is_file()
     with pytest.raises(RunMismatch, match="other settings or data"):
         train_lora(tiny, memory_pairs(4), out, **train_kwargs)
+
+
+def test_micro_batches_change_memory_not_the_step(tmp_path, tiny):
+    """A batch run in pieces (gradients summed over the step's answer tokens) takes the
+    step the whole batch takes (dropout off: no random draws to differ)."""
+    from safetensors.torch import load_file
+
+    pairs = [(q + " Explain at length." * (n % 3), a) for n, (q, a) in enumerate(memory_pairs(8))]
+    common = dict(max_steps=3, learning_rate=1e-2, r=4, dropout=0.0, batch_size=4, eval_fraction=0, threads=1,
+                  progress=False)
+    whole = train_lora(tiny, pairs, tmp_path / "whole", micro_batch_tokens=None, **common)
+    pieces = train_lora(tiny, pairs, tmp_path / "pieces", micro_batch_tokens=1, **common)
+    assert pieces.padded_tokens == pieces.useful_tokens < whole.padded_tokens  # one example a pass: no padding
+    a, b = (load_file(str(tmp_path / n / "adapter_model.safetensors")) for n in ("whole", "pieces"))
+    assert all(torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-6) for k in a)
+    assert [round(h["loss"], 4) for h in whole.history] == [round(h["loss"], 4) for h in pieces.history]

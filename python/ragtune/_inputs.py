@@ -3,6 +3,7 @@ here and raises an exception that names the problem and the fix."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,6 +46,15 @@ def as_int(value: Any, *, name: str, minimum: int | None = None, maximum: int = 
     if value > maximum:
         raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return int(value)
+
+
+def as_float(value: Any, *, name: str, low: float, high: float, low_open: bool = False) -> float:
+    """Return ``value`` as a finite float in [low, high] (or (low, high] with ``low_open``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if value < low or value > high or (low_open and value == low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low} and <= {high}, got {value}")
+    return float(value)
 
 
 def as_threads(value: Any) -> int:

@@ -17,6 +17,7 @@ def run_finetune(args: argparse.Namespace) -> dict[str, Any]:
             target_modules=targets, use_rslora=args.rslora, use_dora=args.dora, epochs=args.epochs,
             max_steps=args.max_steps, learning_rate=args.lr, warmup=args.warmup, scheduler=args.scheduler,
             batch_size=args.batch_size, gradient_accumulation=args.grad_accum, max_seq_len=args.max_seq_len,
+            micro_batch_tokens=args.micro_batch_tokens or "auto",
             group_by_length=not args.no_group_by_length, gradient_checkpointing=args.gradient_checkpointing,
             eval_data=args.eval_data, eval_fraction=args.eval_fraction, system_prompt=args.system_prompt,
             chat_template=args.chat_template, seed=args.seed, device=args.device, dtype=args.dtype,
@@ -66,6 +67,9 @@ def add_finetune_command(commands: Any) -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--grad-accum", type=int, default=1, help="batches per optimizer step")
     parser.add_argument("--max-seq-len", type=int, default=1024, help="tokens per example (default 1024)")
+    parser.add_argument("--micro-batch-tokens", type=int,
+                        help="padded tokens per forward pass (same step, less memory; default: --max-seq-len on "
+                             "the CPU, whole batches on a GPU)")
     parser.add_argument("--no-group-by-length", action="store_true", help="batch in plain random order")
     parser.add_argument("--gradient-checkpointing", action="store_true", help="less memory, more time")
     parser.add_argument("--eval-data", help="held-out data (default: --eval-fraction of DATA)")

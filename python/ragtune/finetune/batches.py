@@ -43,6 +43,28 @@ def epoch_batches(lengths: Sequence[int], *, batch_size: int, seed: int, epoch: 
     return batches
 
 
+def micro_batches(indices: Sequence[int], lengths: Sequence[int], max_tokens: int | None) -> list[list[int]]:
+    """Split one batch into forward passes of at most ``max_tokens`` padded tokens each
+    (at least one example each). Gradients accumulate over them, so the optimizer step
+    is the same; only the activations held at once shrink.
+
+    Examples
+    --------
+    >>> micro_batches([0, 1, 2, 3], [1000, 900, 300, 200], 1024)
+    [[0], [1], [2, 3]]
+    """
+    if max_tokens is None:
+        return [list(indices)]
+    ordered = sorted(indices, key=lambda i: -lengths[i])
+    out: list[list[int]] = []
+    for i in ordered:
+        if out and lengths[out[-1][0]] * (len(out[-1]) + 1) <= max_tokens:
+            out[-1].append(i)  # the first member is the longest: it sets the padded width
+        else:
+            out.append([i])
+    return out
+
+
 def collate(examples: Sequence[Encoded], pad_id: int) -> dict[str, np.ndarray]:
     """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` (int64 arrays)."""
     width = max(len(e) for e in examples)

@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from .._files import fsync_path, read_json
+
 STATE_NAME = "state.json"
 _PREFIX = "step-"
 _FORMAT = 1
@@ -26,18 +28,8 @@ _FORMAT = 1
 
 def _fsync_tree(folder: Path) -> None:
     for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    _fsync_dir(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+        fsync_path(path)
+    fsync_path(folder)
 
 
 def _optimizer_payload(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -83,7 +75,7 @@ def save_checkpoint(root: Path, step: int, model: Any, optimizer: torch.optim.Op
         if final.exists():  # a checkpoint of this very step (a resumed run re-saving): replace it whole
             shutil.rmtree(final)
         staging.rename(final)
-        _fsync_dir(root)
+        fsync_path(root)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -111,8 +103,8 @@ def clear_staging(root: Path) -> None:
 def read_state(path: Path) -> dict[str, Any]:
     """A checkpoint's ``state.json``; ValueError when it is unreadable."""
     try:
-        state = json.loads((path / STATE_NAME).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        state = read_json(path / STATE_NAME, what="checkpoint state")
+    except OSError as error:
         raise ValueError(f"checkpoint {path} is damaged ({error})") from None
     if not isinstance(state, dict) or state.get("format") != _FORMAT or not isinstance(state.get("step"), int):
         raise ValueError(f"checkpoint {path} was not written by this version of ragtune")

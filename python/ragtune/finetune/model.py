@@ -3,9 +3,10 @@ checked before torch reads a byte of it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from .._files import read_json
 
 
 def check_base(base: Any) -> Path:
@@ -22,11 +23,9 @@ def check_base(base: Any) -> Path:
     # The validating reader: truncated, lying or pickle-only checkpoints are refused here.
     BaseCheckpoint.open(folder)
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        config = read_json(folder / "config.json", what="model config")
     except FileNotFoundError:
         raise FileNotFoundError(f"{folder} has no config.json: save the model with save_pretrained") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{folder / 'config.json'} is not valid JSON: {error}") from None
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     model_type = config.get("model_type") if isinstance(config, dict) else None
@@ -49,7 +48,8 @@ def load_tokenizer(folder: Path) -> Any:
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     if tokenizer.pad_token_id is None:
         # Padded positions carry no loss and are masked from attention: any id will do.
-        tokenizer.pad_token = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.convert_ids_to_tokens(0)
+        fallback = tokenizer.eos_token if tokenizer.eos_token is not None else tokenizer.convert_ids_to_tokens(0)
+        tokenizer.pad_token = fallback
     return tokenizer
 
 

@@ -4,13 +4,13 @@ finished adapter is published."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._files import fsync_path, read_json, write_json_atomically
 from .checkpoint import clear_staging
 from .report import REPORT_NAME
 
@@ -35,8 +35,8 @@ def prepare(out: Path, identity: dict[str, Any], *, resume: bool) -> bool:
                                   "overwrites an adapter)")
         if (out / RUN_NAME).is_file():
             try:
-                previous = json.loads((out / RUN_NAME).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                previous = read_json(out / RUN_NAME, what="run description")
+            except (OSError, ValueError):
                 previous = None
             if previous != identity:
                 changed = _differences(previous, identity)
@@ -66,19 +66,6 @@ def _differences(previous: Any, identity: dict[str, Any]) -> str:
     return "; ".join(changed[:4]) or "unknown differences"
 
 
-def write_json_atomically(path: Path, data: Any) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def publish_adapter(model: Any, out: Path, *, chat_template: str | None) -> None:
     """Write the adapter with PEFT's ``save_pretrained`` into a staging folder, fsync
     it, then move each file into ``out`` (the weights before the config that names them)."""
@@ -91,8 +78,7 @@ def publish_adapter(model: Any, out: Path, *, chat_template: str | None) -> None
         names = sorted(p.name for p in staging.iterdir())
         names.sort(key=lambda n: n == "adapter_config.json")
         for name in names:
-            with open(staging / name, "rb") as handle:
-                os.fsync(handle.fileno())
+            fsync_path(staging / name)
         for name in names:
             os.replace(staging / name, out / name)
     finally:

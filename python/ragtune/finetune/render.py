@@ -79,7 +79,8 @@ class PromptRenderer:
         if not callable(getattr(tokenizer, "apply_chat_template", None)):
             raise TypeError(f"tokenizer must be a Hugging Face tokenizer, got {type(tokenizer).__name__}")
         if not getattr(tokenizer, "is_fast", False):
-            raise TypeError("a fast tokenizer is needed (for token offsets): load it with AutoTokenizer.from_pretrained")
+            raise TypeError("a fast tokenizer is needed (for token offsets): load it with "
+                            "AutoTokenizer.from_pretrained")
         self.tokenizer = tokenizer
         self.template = resolve_template(chat_template) or getattr(tokenizer, "chat_template", None)
         if not self.template:

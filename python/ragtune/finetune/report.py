@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from .._files import read_json, write_json_atomically
 
 REPORT_NAME = "training.json"
 
@@ -94,16 +95,7 @@ class TrainReport:
     def save(self, folder: str | os.PathLike[str]) -> Path:
         """Write ``training.json`` into ``folder`` atomically."""
         path = Path(folder) / REPORT_NAME
-        temporary = path.with_name(f".{REPORT_NAME}.{os.getpid()}.tmp")
-        try:
-            with open(temporary, "w", encoding="utf-8") as handle:
-                json.dump(self.to_dict(), handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_json_atomically(path, self.to_dict())
         return path
 
     @classmethod
@@ -117,11 +109,9 @@ class TrainReport:
         path = Path(folder)
         path = path / REPORT_NAME if path.is_dir() else path
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json(path, what="training report")
         except FileNotFoundError:
             raise FileNotFoundError(f"{path} does not exist: is this a folder written by train_lora?") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path} is not a training report ({error})") from None
         if not isinstance(data, dict) or "history" not in data:
             raise ValueError(f"{path} is not a training report")
         return cls.from_dict(data)

@@ -23,13 +23,13 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from .._inputs import as_int, as_threads
+from .._inputs import as_float, as_int, as_threads
 from ..raft.splits import split_groups
-from .batches import collate, epoch_batches
+from .batches import collate, epoch_batches, micro_batches
 from .checkpoint import checkpoints, load_checkpoint, read_state, save_checkpoint
 from .conversations import Conversation, as_conversations, data_hash
 from .device import resolve_device, resolve_dtype
-from .fitting import FitReport, encode_all
+from .fitting import encode_all
 from .loss import plain_head, summed_loss
 from .model import check_base, load_model, load_tokenizer
 from .output import CHECKPOINTS, finish, prepare, publish_adapter
@@ -61,14 +61,6 @@ class TrainingInterrupted(KeyboardInterrupt):
         super().__init__(message)
         self.report = report
         self.checkpoint = checkpoint
-
-
-def _as_float(value: Any, *, name: str, low: float, high: float, low_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if value < low or value > high or (low_open and value == low):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low} and <= {high}, got {value}")
-    return float(value)
 
 
 def _versions() -> dict[str, str]:
@@ -143,21 +135,22 @@ def _batches_of(encodings: Sequence[Encoded], indices: Sequence[int], pad_id: in
     return {k: torch.from_numpy(v).to(device) for k, v in arrays.items()}
 
 
-def _evaluate(model: Any, encodings: Sequence[Encoded], *, batch_size: int, pad_id: int, device: Any,
-              selective: bool) -> float:
+def _evaluate(model: Any, encodings: Sequence[Encoded], *, batch_size: int, micro_batch_tokens: int | None,
+              pad_id: int, device: Any, selective: bool) -> float:
     """Mean cross-entropy per answer token over the held-out set (no dropout)."""
     import torch
 
-    order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i]))
+    lengths = [len(e) for e in encodings]
+    order = sorted(range(len(encodings)), key=lambda i: -lengths[i])
     total, count = 0.0, 0
     model.eval()
     try:
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
-                batch = _batches_of(encodings, order[start:start + batch_size], pad_id, device)
-                loss, n = summed_loss(model, batch, selective=selective)
-                total += float(loss)
-                count += n
+                for micro in micro_batches(order[start:start + batch_size], lengths, micro_batch_tokens):
+                    loss, n = summed_loss(model, _batches_of(encodings, micro, pad_id, device), selective=selective)
+                    total += float(loss)
+                    count += n
     finally:
         model.train()
     return total / max(1, count)
@@ -183,6 +176,7 @@ def train_lora(
     max_grad_norm: float = 1.0,
     batch_size: int = 4,
     gradient_accumulation: int = 1,
+    micro_batch_tokens: int | None | str = "auto",
     max_seq_len: int = 1024,
     group_by_length: bool = True,
     gradient_checkpointing: bool = False,
@@ -216,8 +210,12 @@ def train_lora(
     epochs, max_steps : passes over the data, or an exact number of optimizer steps
     learning_rate, warmup, scheduler : AdamW's peak rate, the warm-up (a fraction of the
         steps when < 1, else a step count) and transformers' schedule after it
-    batch_size, gradient_accumulation : examples per forward pass, passes per step; the
-        loss is the mean over every answer token of the step
+    batch_size, gradient_accumulation : examples per batch, batches per optimizer step;
+        the loss is the mean over every answer token of the step
+    micro_batch_tokens : padded tokens per forward pass: a batch is run in pieces of at
+        most this size and their gradients summed, so the step is unchanged and only
+        the activations held at once shrink. ``"auto"``: ``max_seq_len`` on the CPU (long
+        examples one at a time, no padding), whole batches on a GPU; None: whole batches
     max_seq_len : tokens per example; RAFT distractors are cut to fit, never the
         question, oracle or answer; what cannot fit is dropped and counted
     group_by_length : batch examples of similar length (less padding, same randomness)
@@ -249,24 +247,26 @@ def train_lora(
     """
     started = time.perf_counter()
     r = as_int(r, name="r", minimum=1, maximum=4096)
-    alpha = _as_float(alpha, name="alpha", low=0, high=1e6, low_open=True)
-    dropout = _as_float(dropout, name="dropout", low=0, high=0.99)
+    alpha = as_float(alpha, name="alpha", low=0, high=1e6, low_open=True)
+    dropout = as_float(dropout, name="dropout", low=0, high=0.99)
     epochs = as_int(epochs, name="epochs", minimum=1, maximum=100_000)
     if max_steps is not None:
         max_steps = as_int(max_steps, name="max_steps", minimum=1)
-    learning_rate = _as_float(learning_rate, name="learning_rate", low=0, high=10, low_open=True)
-    warmup = _as_float(warmup, name="warmup", low=0, high=1e9)
+    learning_rate = as_float(learning_rate, name="learning_rate", low=0, high=10, low_open=True)
+    warmup = as_float(warmup, name="warmup", low=0, high=1e9)
     if scheduler not in _SCHEDULERS:
         raise ValueError(f"scheduler must be one of {', '.join(_SCHEDULERS)}, got {scheduler!r}")
-    weight_decay = _as_float(weight_decay, name="weight_decay", low=0, high=10)
-    max_grad_norm = _as_float(max_grad_norm, name="max_grad_norm", low=0, high=1e9)
+    weight_decay = as_float(weight_decay, name="weight_decay", low=0, high=10)
+    max_grad_norm = as_float(max_grad_norm, name="max_grad_norm", low=0, high=1e9)
     batch_size = as_int(batch_size, name="batch_size", minimum=1, maximum=1 << 16)
     gradient_accumulation = as_int(gradient_accumulation, name="gradient_accumulation", minimum=1, maximum=1 << 16)
     max_seq_len = as_int(max_seq_len, name="max_seq_len", minimum=8, maximum=1 << 20)
-    eval_fraction = _as_float(eval_fraction, name="eval_fraction", low=0, high=0.9)
+    eval_fraction = as_float(eval_fraction, name="eval_fraction", low=0, high=0.9)
     seed = as_int(seed, name="seed", minimum=0, maximum=2**63 - 1)
     threads = as_threads(threads)
     checkpoint_every = as_int(checkpoint_every, name="checkpoint_every", minimum=0)
+    if micro_batch_tokens is not None and micro_batch_tokens != "auto":
+        micro_batch_tokens = as_int(micro_batch_tokens, name="micro_batch_tokens", minimum=1)
     if isinstance(target_modules, str):
         targets: str | list[str] = target_modules
     elif isinstance(target_modules, Sequence) and target_modules and all(isinstance(t, str) for t in target_modules):
@@ -293,15 +293,19 @@ def train_lora(
                          f"longest dropped needs {train_fit.longest_dropped} tokens, its question, oracle and answer "
                          "alone being too long); raise max_seq_len or shorten the answers")
 
-    import torch
 
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
+    if micro_batch_tokens == "auto":
+        # On a CPU, a batch's activations cost RAM and gain no speed: run long examples one
+        # at a time. A GPU is faster on whole batches while they fit.
+        micro_batch_tokens = max_seq_len if torch_device.type == "cpu" else None
     config = {
         "base": str(folder.resolve()), "r": r, "alpha": alpha, "dropout": dropout, "target_modules": targets,
         "use_rslora": bool(use_rslora), "use_dora": bool(use_dora), "epochs": epochs, "max_steps": max_steps,
         "learning_rate": learning_rate, "warmup": warmup, "scheduler": scheduler, "weight_decay": weight_decay,
         "max_grad_norm": max_grad_norm, "batch_size": batch_size, "gradient_accumulation": gradient_accumulation,
+        "micro_batch_tokens": micro_batch_tokens,
         "max_seq_len": max_seq_len, "group_by_length": bool(group_by_length), "eval_fraction": eval_fraction,
         "system_prompt": system_prompt, "seed": seed, "dtype": str(torch_dtype).replace("torch.", ""),
         "gradient_checkpointing": bool(gradient_checkpointing),
@@ -400,7 +404,8 @@ def _run(report: TrainReport, folder: Path, out: Path, train_enc: list[Encoded],
 
     if not report.eval and eval_enc:
         report.eval.append({"step": 0, "epoch": 0, "loss": _evaluate(
-            hf_model, eval_enc, batch_size=cfg["batch_size"], pad_id=pad_id, device=torch_device,
+            hf_model, eval_enc, batch_size=cfg["batch_size"],
+            micro_batch_tokens=cfg["micro_batch_tokens"], pad_id=pad_id, device=torch_device,
             selective=selective)})
     bar = tqdm(total=total_steps, initial=step, desc="training", unit="step", disable=not progress)
     try:
@@ -412,22 +417,23 @@ def _run(report: TrainReport, folder: Path, out: Path, train_enc: list[Encoded],
                 step_started = time.perf_counter()
                 targets_in_step = sum(train_enc[i].target_tokens for b in group for i in b)
                 loss_sum, useful, padded = 0.0, 0, 0
-                for indices in group:
-                    batch = _batches_of(train_enc, indices, pad_id, torch_device)
+                for micro in (m for b in group for m in micro_batches(b, lengths, cfg["micro_batch_tokens"])):
+                    batch = _batches_of(train_enc, micro, pad_id, torch_device)
                     loss, _ = summed_loss(hf_model, batch, selective=selective)
                     if not torch.isfinite(loss):
-                        _diverged(report, f"the loss became {float(loss)}", step + 1, last_checkpoint, started)
+                        _diverged(report, f"the loss became {float(loss)}", step + 1, last_checkpoint)
                     (loss / max(1, targets_in_step)).backward()
                     loss_sum += float(loss.detach())
                     useful += int(batch["attention_mask"].sum())
                     padded += batch["attention_mask"].numel()
+                    del batch, loss  # this micro-batch's activations go before the next one's come
                 norm = float(torch.nn.utils.clip_grad_norm_(params, cfg["max_grad_norm"] or float("inf")))
                 step_loss = loss_sum / max(1, targets_in_step)
                 if not math.isfinite(norm):
-                    _diverged(report, f"the gradient norm became {norm}", step + 1, last_checkpoint, started)
+                    _diverged(report, f"the gradient norm became {norm}", step + 1, last_checkpoint)
                 if report.history and step_loss > EXPLODING_LOSS_RATIO * max(report.history[0]["loss"], 1e-3):
                     _diverged(report, f"the loss exploded to {step_loss:.3g} (first step: "
-                              f"{report.history[0]['loss']:.3g})", step + 1, last_checkpoint, started)
+                              f"{report.history[0]['loss']:.3g})", step + 1, last_checkpoint)
                 learning_rate = schedule.get_last_lr()[0]
                 optimizer.step()
                 schedule.step()
@@ -450,7 +456,8 @@ def _run(report: TrainReport, folder: Path, out: Path, train_enc: list[Encoded],
                     report.epochs_completed = epoch + 1
                     if eval_enc:
                         report.eval.append({"step": step, "epoch": epoch + 1, "loss": _evaluate(
-                            hf_model, eval_enc, batch_size=cfg["batch_size"], pad_id=pad_id,
+                            hf_model, eval_enc, batch_size=cfg["batch_size"],
+            micro_batch_tokens=cfg["micro_batch_tokens"], pad_id=pad_id,
                             device=torch_device, selective=selective)})
                     epoch, position = epoch + 1, 0
                 report.wall_seconds = wall_before + time.perf_counter() - started
@@ -473,7 +480,8 @@ def _run(report: TrainReport, folder: Path, out: Path, train_enc: list[Encoded],
         bar.close()
     if eval_enc and (not report.eval or report.eval[-1]["step"] != step):
         report.eval.append({"step": step, "epoch": epoch, "loss": _evaluate(
-            hf_model, eval_enc, batch_size=cfg["batch_size"], pad_id=pad_id, device=torch_device,
+            hf_model, eval_enc, batch_size=cfg["batch_size"],
+            micro_batch_tokens=cfg["micro_batch_tokens"], pad_id=pad_id, device=torch_device,
             selective=selective)})
     report.status = "completed"
     report.wall_seconds = wall_before + time.perf_counter() - started
@@ -484,7 +492,7 @@ def _run(report: TrainReport, folder: Path, out: Path, train_enc: list[Encoded],
     return report
 
 
-def _diverged(report: TrainReport, what: str, step: int, checkpoint: Path | None, started: float) -> None:
+def _diverged(report: TrainReport, what: str, step: int, checkpoint: Path | None) -> None:
     report.status = "diverged"
     report.peak_rss_bytes = _peak_rss()
     kept = (f"the last good checkpoint is {checkpoint}" if checkpoint is not None

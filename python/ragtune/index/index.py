@@ -20,7 +20,8 @@ from ..embeddings.base import Embedder, resolve_embedding
 from .filters import FilterCompiler, filter_key
 from .fusion import maximal_marginal_relevance, reciprocal_rank_fusion
 from .hit import Hit
-from .persistence import begin_snapshot, commit_snapshot, current_snapshot, read_manifest, read_settings, write_file
+from .._files import write_file
+from .persistence import begin_snapshot, commit_snapshot, current_snapshot, read_manifest, read_settings
 from .records import Record, RecordStore
 from .rwlock import ReadWriteLock
 

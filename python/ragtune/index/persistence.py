@@ -24,6 +24,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from .._files import fsync_path, write_file
+
 FORMAT = "ragtune-index"
 VERSION = 1
 CURRENT = "CURRENT"
@@ -36,22 +38,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def fsync_path(path: Path) -> None:
-    """fsync a file or a directory (so a rename inside it is durable)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_file(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def current_snapshot(root: Path) -> Path | None:

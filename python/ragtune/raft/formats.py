@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .._files import atomic_output, fsync_path
 from .quotes import ANSWER_MARKER
 
 Format = Literal["hf", "completion", "chat", "eval"]
@@ -96,22 +97,12 @@ def write_jsonl(examples: Iterable[RaftExample], path: str | os.PathLike[str], f
     fsync, rename): an interrupted write leaves no partial file. Returns the count."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for example in examples:
-                out.write(json.dumps(to_record(example, fmt, system_prompt=system_prompt), ensure_ascii=False))
-                out.write("\n")
-                count += 1
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as out:
+        for example in examples:
+            out.write(json.dumps(to_record(example, fmt, system_prompt=system_prompt), ensure_ascii=False))
+            out.write("\n")
+            count += 1
     return count
 
 
@@ -161,8 +152,7 @@ def write_parquet(examples: Iterable[RaftExample], path: str | os.PathLike[str],
             flush(batch)
         assert writer is not None
         writer.close()
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
+        fsync_path(temporary)
         os.replace(temporary, target)
     except BaseException:
         if writer is not None:
