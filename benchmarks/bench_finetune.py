@@ -105,6 +105,7 @@ def build_data(max_seq_len: int) -> tuple[Path, Path, Path, dict]:
 
     from ragtune import HashingEmbeddings, Index, RecursiveChunker
     from ragtune.datasets import parse_faq, smollm2_checkpoint
+    from ragtune.evaluate import pairs_from_faq, relevant_chunks
     from ragtune.finetune import PromptRenderer, as_conversations
     from ragtune.finetune.fitting import encode_all
     from ragtune.raft import QAItem, assemble, chunk_id, split_examples, write_jsonl
@@ -112,12 +113,9 @@ def build_data(max_seq_len: int) -> tuple[Path, Path, Path, dict]:
     docs = {k: v for k, v in python_docs().items() if k.startswith("faq/")}
     chunks = [c for d in RecursiveChunker(chunk_size=1000, chunk_overlap=0).split_many(
         list(docs.values()), sources=list(docs)) for c in d]
-    items = []
-    for source, text in docs.items():
-        for faq in parse_faq(text, source=source):
-            holding = [chunk_id(c) for c in chunks if c.source == source and c.start <= faq.answer_start < c.end]
-            if holding:
-                items.append(QAItem(faq.question, holding[:1], answer=faq.answer))
+    pairs = [p for name, text in docs.items() for p in pairs_from_faq(parse_faq(text, source=name))]
+    items = [QAItem(p.question, oracles, answer=p.answer, id=p.id) for p in pairs
+             if (oracles := [chunk_id(c) for c in relevant_chunks(p, chunks)])]
     index = Index(embedding=HashingEmbeddings(dim=64))
     index.add(chunks)
     data = assemble(chunks, items, distractors=4, p=0.8, strategy="hard", index=index, mode="bm25", seed=0,

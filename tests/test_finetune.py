@@ -179,17 +179,16 @@ def test_raft_examples_are_fitted_by_cutting_distractors_only(tokenizer):
 
     from ragtune import RecursiveChunker
     from ragtune.datasets import parse_faq
+    from ragtune.evaluate import pairs_from_faq, relevant_chunks
     from ragtune.finetune.fitting import encode_all
     from ragtune.raft import QAItem, assemble, chunk_id
 
     docs = {k: v for k, v in python_docs().items() if k.startswith("faq/")}
     chunks = [c for d in RecursiveChunker(chunk_size=1500, chunk_overlap=0).split_many(
         list(docs.values()), sources=list(docs)) for c in d]
-    items = []
-    for source, text in docs.items():
-        for faq in parse_faq(text, source=source):
-            holding = [chunk_id(c) for c in chunks if c.source == source and c.start <= faq.answer_start < c.end]
-            items.append(QAItem(faq.question, holding[:1], answer=faq.answer))
+    pairs = [p for name, text in docs.items() for p in pairs_from_faq(parse_faq(text, source=name))]
+    items = [QAItem(p.question, oracles, answer=p.answer, id=p.id) for p in pairs
+             if (oracles := [chunk_id(c) for c in relevant_chunks(p, chunks)])]
     data = assemble(chunks, items, distractors=4, p=1.0, seed=0)
     conversations = as_conversations(data)
     renderer = PromptRenderer(tokenizer)

@@ -55,6 +55,13 @@ def _same_adapter(a: Path, b: Path) -> bool:
     return left.keys() == right.keys() and all(torch.equal(left[k], right[k]) for k in left)
 
 
+def _start_until_first_checkpoint(base: Path, data: Path, out: Path) -> subprocess.Popen:
+    """A training run in a child process, returned once its first checkpoint is committed."""
+    process = subprocess.Popen(_command(base, data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_checkpoint(process, out, EVERY)
+    return process
+
+
 def _wait_for_checkpoint(process: subprocess.Popen, out: Path, minimum_step: int) -> None:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -71,8 +78,7 @@ def _wait_for_checkpoint(process: subprocess.Popen, out: Path, minimum_step: int
 def test_sigkill_then_resume_ends_with_the_uninterrupted_adapter(setup, tmp_path):
     base, data, reference = setup
     out = tmp_path / "killed"
-    process = subprocess.Popen(_command(base, data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_checkpoint(process, out, EVERY)
+    process = _start_until_first_checkpoint(base, data, out)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
     assert not (out / "training.json").exists(), "the run finished before the kill; the test proves nothing"
@@ -90,8 +96,7 @@ def test_sigkill_then_resume_ends_with_the_uninterrupted_adapter(setup, tmp_path
 def test_ctrl_c_saves_says_how_to_resume_and_resumes_exactly(setup, tmp_path):
     base, data, reference = setup
     out = tmp_path / "interrupted"
-    process = subprocess.Popen(_command(base, data, out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_checkpoint(process, out, EVERY)
+    process = _start_until_first_checkpoint(base, data, out)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=300)
     if process.returncode == 0:
