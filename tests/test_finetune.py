@@ -158,12 +158,19 @@ def test_every_data_form_gives_the_same_conversations(tmp_path):
         assert [c.messages for c in read] == [c.messages for c in direct], fmt
         assert [c.raft.oracle_positions for c in read] == [[0]] * 3
         assert [c.raft.documents for c in read] == [e.documents for e in examples]
+    from ragtune.raft import write_parquet
+
+    write_parquet(examples, tmp_path / "chat.parquet", "chat", system_prompt="Use the documents.")
+    assert [c.messages for c in as_conversations(tmp_path / "chat.parquet")] == [c.messages for c in direct]
     chat = {"messages": [{"role": "user", "content": "Q3?"}, {"role": "assistant", "content": "A3."}]}
     pairs = as_conversations([("Q?", "A."), {"prompt": "Q2?", "completion": "A2."}, chat])
     assert [c.messages[-1]["content"] for c in pairs] == ["A.", "A2.", "A3."]
     write_jsonl(examples, tmp_path / "eval.jsonl", "eval")
     with pytest.raises(ValueError, match="eval-format"):
         as_conversations(tmp_path / "eval.jsonl")
+    (tmp_path / "latin1.jsonl").write_bytes('{"prompt": "café?", "completion": "oui"}\n'.encode("latin-1"))
+    with pytest.raises(ValueError, match="not UTF-8"):
+        as_conversations(tmp_path / "latin1.jsonl")
     (tmp_path / "broken.jsonl").write_text('{"messages": [{"role": "user", "content": "q"}]}\nnot json\n')
     with pytest.raises(ValueError, match="not a valid chat file.*not JSON"):
         as_conversations(tmp_path / "broken.jsonl")

@@ -182,11 +182,15 @@ def read_file(path: str | os.PathLike[str], *, system_prompt: str | None = None)
     location = Path(path)
     if not location.is_file():
         raise FileNotFoundError(f"training data {location} does not exist")
-    first = next((row for _, _, row in _rows(location) if isinstance(row, dict)), None)
-    if first is None:
-        raise ValueError(f"{location} holds no JSON records; write one JSON object per line")
-    fmt = detect_format(first)
-    report = validate(location, fmt)
+    try:
+        first = next((row for _, _, row in _rows(location) if isinstance(row, dict)), None)
+        if first is None:
+            raise ValueError(f"{location} holds no JSON records; write one JSON object per line")
+        fmt = detect_format(first)
+        report = validate(location, fmt)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{location} is not UTF-8 text (byte {error.start}: {error.reason}); re-encode it as "
+                         "UTF-8") from None
     if not report.ok:
         shown = "; ".join(report.problems[:3])
         raise ValueError(f"{location} is not a valid {fmt} file ({len(report.problems)} problems: {shown}); "
