@@ -15,8 +15,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from ..raft.splits import split_groups
 from .batches import collate, epoch_batches, micro_batches
 from .checkpoint import checkpoints, load_checkpoint, read_state, save_checkpoint
 from .conversations import Conversation, as_conversations, data_hash
-from .device import resolve_device, resolve_dtype
+from .device import resolve_device, resolve_dtype, torch_threads
 from .fitting import encode_all
 from .loss import plain_head, summed_loss
 from .model import check_base, load_model, load_tokenizer
@@ -75,19 +74,6 @@ def _versions() -> dict[str, str]:
 
 def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
-
-
-@contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    import torch
-
-    previous = torch.get_num_threads()
-    if threads > 0:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class _StopRequest:
@@ -322,7 +308,7 @@ def train_lora(
                           "train_target_tokens": sum(e.target_tokens for e in train_enc),
                           "train_tokens": sum(len(e) for e in train_enc)},
         device=str(torch_device), dtype=config["dtype"])
-    with _torch_threads(threads), _StopRequest() as stop:
+    with torch_threads(threads), _StopRequest() as stop:
         return _run(report, folder, out_path, train_enc, eval_enc, tokenizer, renderer, template, resuming, stop,
                     torch_device=torch_device, torch_dtype=torch_dtype, targets=targets, started=started,
                     progress=progress, keep_checkpoints=keep_checkpoints, checkpoint_every=checkpoint_every)
