@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from .cli.advise_cmd import add_advise_command
 from .cli.chunk import add_chunk_command
+from .cli.compare_cmd import add_compare_command
 from .cli.eval_cmd import add_eval_command
 from .cli.finetune_cmd import add_finetune_command
 from .cli.index_cmd import add_index_command
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (add_info_command, add_chunk_command, add_index_command, add_query_command, add_eval_command,
-                add_raft_command, add_finetune_command, add_merge_command, add_advise_command):
+                add_raft_command, add_finetune_command, add_merge_command, add_compare_command,
+                add_advise_command):
         add(commands)
     return parser
 

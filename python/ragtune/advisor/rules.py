@@ -214,6 +214,7 @@ def _measurements(s: Situation) -> list[Reason]:
         else:
             reasons.append(Reason(name, recall, {"rag": -1, "hybrid": -1, "long_context": 1},
                                   "retrieval misses most answers: fix it (chunking, hybrid search) or avoid it"))
+    reasons += _answer_quality(s)
     faithful = s.measured.get("faithfulness")
     if faithful is not None:
         if faithful < 0.6 and (recall is None or recall >= 0.7):
@@ -223,6 +224,38 @@ def _measurements(s: Situation) -> list[Reason]:
         elif faithful >= 0.8:
             reasons.append(Reason("measured faithfulness", faithful, {"rag": 1},
                                   "answers stay with the retrieved text"))
+    return reasons
+
+
+# The advisor's option for each arm of ragtune.experiment.compare.
+_ARM_OPTIONS = {"prompt": "prompt_engineering", "rag": "rag", "finetune": "fine_tuning", "raft+rag": "hybrid",
+                "long_context": "long_context"}
+
+
+def _answer_quality(s: Situation) -> list[Reason]:
+    """Held-out answer quality per arm: an arm whose paired F1 gain over the closed-book
+    base model is above zero with 95% confidence earned its option points; one that did
+    not measurably help loses some. The best-scoring arm gets one more."""
+    reasons = []
+    scores = {arm: s.measured[f"answer_f1[{arm}]"] for arm in _ARM_OPTIONS if f"answer_f1[{arm}]" in s.measured}
+    for arm, option in _ARM_OPTIONS.items():
+        low = s.measured.get(f"answer_f1_gain_low[{arm}]")
+        if low is None:
+            continue
+        name = f"measured answer F1 gain of {arm} over the base model (interval low end)"
+        if low > 0:
+            reasons.append(Reason(name, round(low, 4), {option: 2},
+                                  f"on your held-out questions {arm} answered better than the closed-book model, "
+                                  "and the paired 95% interval of the difference lies above zero"))
+        else:
+            reasons.append(Reason(name, round(low, 4), {option: -1},
+                                  f"on your held-out questions {arm} did not measurably beat the closed-book "
+                                  "model (the paired interval includes zero or lies below it)"))
+    if len(scores) >= 2:
+        best = max(scores, key=lambda a: scores[a])
+        reasons.append(Reason(f"measured answer F1 [{best}]", round(scores[best], 4), {_ARM_OPTIONS[best]: 1},
+                              f"{best} scored the highest answer F1 of the arms measured "
+                              f"({', '.join(f'{a} {v:.3f}' for a, v in sorted(scores.items(), key=lambda x: -x[1]))})"))
     return reasons
 
 

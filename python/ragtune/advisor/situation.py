@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
@@ -15,6 +16,10 @@ UPDATES_PER_MONTH = {"daily": 30.0, "weekly": 4.3, "monthly": 1.0, "quarterly": 
                      "never": 0.0}
 #: Measurements the advisor understands.
 MEASUREMENTS = ("recall@k", "faithfulness", "retrieval_ms")
+# Per-arm results of ragtune.experiment.compare: answer F1 on held-out questions, and the
+# low end of the interval of its paired gain over the closed-book base model.
+ARM_MEASURED = ("answer_f1", "answer_f1_gain_low")
+_ARM_MEASUREMENT = re.compile(r"^(answer_f1|answer_f1_gain_low)\[(base|prompt|rag|finetune|raft\+rag|long_context)\]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +79,18 @@ class Situation:
         if not isinstance(self.measured, Mapping):
             raise TypeError(f"measured must be a dict like {{'recall@5': 0.8}}, got {type(self.measured).__name__}")
         for name, value in self.measured.items():
-            if not (name.startswith("recall@") and name[7:].isdigit()) and name not in MEASUREMENTS:
-                raise ValueError(f"unknown measurement {name!r}; use recall@k, faithfulness or retrieval_ms")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"measured[{name!r}] must be a finite number >= 0, got {value!r}")
-            if name != "retrieval_ms" and value > 1:
-                raise ValueError(f"measured[{name!r}] is a share between 0 and 1, got {value!r}")
+            per_arm = _ARM_MEASUREMENT.match(name)
+            if not (name.startswith("recall@") and name[7:].isdigit()) and name not in MEASUREMENTS and not per_arm:
+                raise ValueError(f"unknown measurement {name!r}; use recall@k, faithfulness, retrieval_ms, "
+                                 "answer_f1[ARM] or answer_f1_gain_low[ARM] (ARM: base, prompt, rag, finetune, "
+                                 "raft+rag, long_context)")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"measured[{name!r}] must be a finite number, got {value!r}")
+            # A gain over the base model is a difference of shares, so it may be negative.
+            lowest = -1 if per_arm and per_arm.group(1) == "answer_f1_gain_low" else 0
+            if value < lowest or (name != "retrieval_ms" and value > 1):
+                raise ValueError(f"measured[{name!r}] must be between {lowest} and "
+                                 f"{'infinity' if name == 'retrieval_ms' else 1}, got {value!r}")
         object.__setattr__(self, "measured", dict(self.measured))
 
     def known(self) -> dict[str, Any]:

@@ -1,0 +1,70 @@
+"""``ragtune compare DOCS... (--qa FILE | --faq) --out DIR``: the head-to-head experiment."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def run_compare(args: argparse.Namespace) -> dict[str, Any]:
+    from ..experiment import compare
+    from .files import documents_by_source
+    from .index_cmd import make_embedder
+    from .qa_input import faq_pairs, read_qa_jsonl
+
+    if not args.qa and not args.faq:
+        raise ValueError("give the questions: --faq (FAQ titles in the folders) or --qa pairs.jsonl")
+    documents = documents_by_source(args.folders, follow_links=args.follow_links)
+    if not documents:
+        raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(args.folders)}")
+    pairs = faq_pairs(documents) if args.faq else read_qa_jsonl(args.qa)
+    training = {"max_steps": args.steps} if args.steps else {}
+    if args.epochs:
+        training["epochs"] = args.epochs
+    result = compare(documents, pairs, generator=args.generator, arms=args.arms, test_fraction=args.test_fraction,
+                     k=args.k, embedding=make_embedder(args.embedder), blank_faq_questions=not args.keep_questions,
+                     finetune_options=training, max_new_tokens=args.max_new_tokens,
+                     max_test_questions=args.max_questions, queries_per_month=args.queries_per_month,
+                     threads=args.threads, seed=args.seed, out=args.out, progress=not args.quiet and not args.json)
+    saved = result.save()
+    recommendation = result.recommend()
+    if not args.json:
+        print(result.summary())
+        print(recommendation.explain())
+        print(f"every answer, its context and scores: {saved}")
+    return {"summary": result.rows(), "measurements": result.measurements(), "notes": result.notes,
+            "recommendation": recommendation.choice, "saved": str(saved)}
+
+
+def add_compare_command(commands: Any) -> None:
+    from ..experiment import ARMS, DEFAULT_ARMS
+
+    parser = commands.add_parser(
+        "compare", help="RAG or fine-tune, measured: every arm on the same held-out questions",
+        description="Split the question-answer pairs by source, index the documents, train LoRA adapters on the "
+        "train split (Q/A and RAFT), answer the held-out questions with every arm (base, prompt, rag, finetune, "
+        "raft+rag, long_context) and score them (F1, exact match, grounding, retrieval recall, latency, cost) "
+        "with bootstrap intervals; then recommend. Rerun with the same --out to resume. "
+        "Example: ragtune compare /usr/share/doc/python3.11/html/_sources/faq --faq --out faq-experiment")
+    parser.add_argument("folders", nargs="+", help="folders of .txt/.md/.rst/.html documents")
+    parser.add_argument("--out", required=True, help="folder for adapters, answers and comparison.json")
+    parser.add_argument("--faq", action="store_true", help="questions are the documents' titles ending in '?'")
+    parser.add_argument("--qa", help="JSONL of {\"question\", \"answer\"}; answers are located in the documents")
+    parser.add_argument("--generator", help="local causal LM folder (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("--arms", nargs="+", default=list(DEFAULT_ARMS), choices=list(ARMS))
+    parser.add_argument("--steps", type=int, help="optimizer steps per trained arm (default: one epoch)")
+    parser.add_argument("--epochs", type=int, help="epochs per trained arm")
+    parser.add_argument("--k", type=int, default=4, help="chunks retrieved per question (default 4)")
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--max-questions", type=int, help="score only the first N held-out questions")
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing"])
+    parser.add_argument("--keep-questions", action="store_true",
+                        help="index FAQ headings as they are (by default each question is blanked out of the index)")
+    parser.add_argument("--queries-per-month", type=float, default=10_000)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--follow-links", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run_compare)
