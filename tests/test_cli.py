@@ -72,6 +72,9 @@ def test_eval_on_the_real_faq_with_a_recall_gate(tmp_path):
     assert 0.5 < summary["metrics"]["recall@10"] <= 1 and set(summary["metrics"]) >= {"ndcg@5", "mrr@10"}
     table = ragtune("eval", str(out), "--faq", str(FAQ), "--embedder", "hashing", "--min-recall", "0.999")
     assert table.returncode == 1 and "FAILED" in table.stdout and "hit_rate" in table.stdout
+    # The FAQ's questions are its own headings, indexed: the figures are flagged as optimistic.
+    assert any("stand verbatim in the index" in w for w in summary["warnings"])
+    assert "note:" in table.stdout and "blanks the headings" in table.stdout
     # A JSONL of pairs, answers given as text and located in the indexed folder.
     qa = tmp_path / "qa.jsonl"
     qa.write_text(json.dumps({"question": "How do I make a script executable?",

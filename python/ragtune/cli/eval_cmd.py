@@ -24,6 +24,8 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
         warnings.simplefilter("always")
         qrels = build_qrels(pairs, stored, documents=documents or None)
     result = evaluate_retriever(index, pairs, qrels, k=args.k, mode=args.mode)
+    if args.faq:
+        caught.extend(_headings_indexed(pairs, stored))
     summary: dict[str, Any] = {
         "index": args.index, "mode": args.mode, "questions": len(pairs), "judged": len(qrels),
         "metrics": {name: round(value, 4) for name, value in result.scores.mean.items()},
@@ -49,6 +51,28 @@ def run_eval(args: argparse.Namespace) -> dict[str, Any]:
             verdict = "passed" if summary["passed"] else "FAILED"
             print(f"{gate} = {result.scores.mean[gate]:.3f} (minimum {args.min_recall}): {verdict}")
     return summary
+
+
+class _Note:
+    """A note shown beside the warnings build_qrels raised."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _headings_indexed(pairs: list[Any], stored: list[Any]) -> list[_Note]:
+    """A note when FAQ questions stand verbatim in the indexed chunks of their own file:
+    retrieval can then match a question to its heading, which real users' questions
+    will not do."""
+    texts_by_source: dict[Any, list[str]] = {}
+    for hit in stored:
+        texts_by_source.setdefault(hit.source, []).append(hit.text)
+    found = sum(any(p.question in t for t in texts_by_source.get(p.source, [])) for p in pairs)
+    if not found:
+        return []
+    return [_Note(f"{found} of {len(pairs)} questions stand verbatim in the index (their FAQ headings), so "
+                  "retrieval can find an answer by its question's own text and these figures overstate what "
+                  "users' questions will get; ragtune compare blanks the headings out of what it indexes")]
 
 
 def add_eval_command(commands: Any) -> None:
