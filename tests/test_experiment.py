@@ -91,9 +91,13 @@ def test_long_context_runs_when_the_corpus_fits_and_a_chat_model_skips_training(
             for i, c in enumerate(["red", "blue", "green", "black", "white", "pink"])}
     pairs = [QAPair(f"What colour is box {i}?", f"the colour of box {i} is {c}.")
              for i, c in enumerate(["red", "blue", "green", "black", "white", "pink"])]
+    from ragtune.evaluate import LexicalJudge
+
     result = compare(docs, pairs, generator=tiny, arms=["base", "long_context"], chunk_size=60, chunk_overlap=0,
-                     **(BUDGET | {"finetune_options": {}}))
+                     judge=LexicalJudge(), **(BUDGET | {"finetune_options": {}}))
     assert [a.ran for a in result.arms] == [True, True]
+    scores = result.arm("long_context").rows[0]["scores"]
+    assert {"f1", "exact_match", "grounding", "faithfulness", "answer_relevancy"} <= set(scores)
     hosted = compare(docs, pairs, generator=FakeListChatModel(responses=["blue"] * 50), arms=["rag", "finetune"],
                      chunk_size=60, chunk_overlap=0, out=tmp_path / "hosted", **(BUDGET | {"finetune_options": {}}))
     assert hosted.arm("rag").ran and not hosted.arm("finetune").ran
@@ -101,6 +105,7 @@ def test_long_context_runs_when_the_corpus_fits_and_a_chat_model_skips_training(
     first = Path(exported).read_text(encoding="utf-8").splitlines()[0]
     assert json.loads(first)["messages"][-1]["role"] == "assistant"
     assert any("not run" in n for n in hosted.notes) and "finetune" in hosted.costs()
+    assert {r["arm"]: r for r in hosted.rows()}["finetune"]["training_cost_usd"] > 0
 
 
 def test_bad_input_is_refused_before_any_training(tmp_path, faq, tiny):

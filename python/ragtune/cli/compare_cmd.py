@@ -8,16 +8,10 @@ from typing import Any
 
 def run_compare(args: argparse.Namespace) -> dict[str, Any]:
     from ..experiment import compare
-    from .files import documents_by_source
     from .index_cmd import make_embedder
-    from .qa_input import faq_pairs, read_qa_jsonl
+    from .qa_input import documents_and_pairs
 
-    if not args.qa and not args.faq:
-        raise ValueError("give the questions: --faq (FAQ titles in the folders) or --qa pairs.jsonl")
-    documents = documents_by_source(args.folders, follow_links=args.follow_links)
-    if not documents:
-        raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(args.folders)}")
-    pairs = faq_pairs(documents) if args.faq else read_qa_jsonl(args.qa)
+    documents, pairs = documents_and_pairs(args.folders, faq=args.faq, qa=args.qa, follow_links=args.follow_links)
     training = {"max_steps": args.steps} if args.steps else {}
     if args.epochs:
         training["epochs"] = args.epochs
@@ -30,10 +24,25 @@ def run_compare(args: argparse.Namespace) -> dict[str, Any]:
     recommendation = result.recommend()
     if not args.json:
         print(result.summary())
+        print(_table(result.rows()))
         print(recommendation.explain())
         print(f"every answer, its context and scores: {saved}")
     return {"summary": result.rows(), "measurements": result.measurements(), "notes": result.notes,
             "recommendation": recommendation.choice, "saved": str(saved)}
+
+
+_COLUMNS = (("f1", "F1", "{:.3f}"), ("exact_match", "EM", "{:.3f}"), ("grounding", "grounded", "{:.3f}"),
+            ("recall", "recall", "{:.3f}"), ("latency_p50_s", "p50 s", "{:.2f}"), ("latency_p95_s", "p95 s", "{:.2f}"),
+            ("training_s", "train s", "{:.0f}"), ("cost_per_month", "$/month", "{:,.2f}"))
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """The summary rows as a fixed-width table ("-" where an arm has no value)."""
+    lines = [f"{'arm':<13}" + "".join(f"{title:>10}" for _, title, _ in _COLUMNS)]
+    for row in rows:
+        cells = [fmt.format(row[key]) if row.get(key) is not None else "-" for key, _, fmt in _COLUMNS]
+        lines.append(f"{row['arm']:<13}" + "".join(f"{c:>10}" for c in cells))
+    return "\n".join(lines)
 
 
 def add_compare_command(commands: Any) -> None:

@@ -40,3 +40,17 @@ def faq_pairs(documents: dict[str, str]) -> list[QAPair]:
         raise ValueError("no FAQ questions found: --faq expects reST/Markdown documents whose section titles end "
                          "with '?'; give --qa pairs.jsonl otherwise")
     return pairs
+
+
+def documents_and_pairs(folders: list[str], *, faq: bool, qa: str | None,
+                        follow_links: bool) -> tuple[dict[str, str], list[QAPair]]:
+    """The documents of ``folders`` and the question-answer pairs: their FAQ titles
+    (``--faq``) or a JSONL file (``--qa``)."""
+    from .files import documents_by_source
+
+    if not qa and not faq:
+        raise ValueError("give the questions: --faq (FAQ titles in the folders) or --qa pairs.jsonl")
+    documents = documents_by_source(folders, follow_links=follow_links)
+    if not documents:
+        raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(folders)}")
+    return documents, faq_pairs(documents) if faq else read_qa_jsonl(qa)

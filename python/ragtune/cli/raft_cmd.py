@@ -12,17 +12,12 @@ from ..chunking import RecursiveChunker
 from ..evaluate import relevant_chunks
 from ..evaluate.qrels import locate_answers, pair_id
 from ..raft import FORMATS, QAItem, assemble, chunk_id, validate, write_jsonl, write_parquet
-from .files import documents_by_source
-from .qa_input import faq_pairs, read_qa_jsonl
+from .qa_input import documents_and_pairs
 
 
 def run_raft(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.qa and not args.faq:
-        raise ValueError("give the questions: --faq (FAQ titles in the folders) or --qa pairs.jsonl")
-    documents = documents_by_source(args.folders, follow_links=args.follow_links)
-    if not documents:
-        raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(args.folders)}")
-    pairs = faq_pairs(documents) if args.faq else locate_answers(read_qa_jsonl(args.qa), documents)
+    documents, pairs = documents_and_pairs(args.folders, faq=args.faq, qa=args.qa, follow_links=args.follow_links)
+    pairs = pairs if args.faq else locate_answers(pairs, documents)
     chunker = RecursiveChunker(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
     chunks = [c for doc in chunker.split_many(list(documents.values()), sources=list(documents)) for c in doc]
     items, unmatched = [], 0

@@ -85,8 +85,10 @@ class Comparison:
     def interval(self, arm: str, metric: str = "f1") -> Interval | None:
         """Mean of ``metric`` over the test questions with its bootstrap interval."""
         values = self.arm(arm).values(metric)
-        return None if values is None else bootstrap_interval(values, confidence=self.confidence,
-                                                              seed=int(self.settings.get("seed", 0)))
+        # A judge can leave a question unscored (NaN: an empty answer makes no claim to check).
+        finite = [v for v in values or [] if np.isfinite(v)]
+        return None if not finite else bootstrap_interval(finite, confidence=self.confidence,
+                                                          seed=int(self.settings.get("seed", 0)))
 
     def difference(self, a: str, b: str, metric: str = "f1") -> Interval | None:
         """Paired difference ``a - b`` of ``metric`` over the same questions: ``a`` beats
@@ -94,11 +96,14 @@ class Comparison:
         left, right = self.arm(a).values(metric), self.arm(b).values(metric)
         if left is None or right is None:
             return None
-        return paired_difference(left, right, confidence=self.confidence, seed=int(self.settings.get("seed", 0)))
+        pairs = [(x, y) for x, y in zip(left, right) if np.isfinite(x) and np.isfinite(y)]
+        if not pairs:
+            return None
+        return paired_difference([x for x, _ in pairs], [y for _, y in pairs], confidence=self.confidence,
+                                 seed=int(self.settings.get("seed", 0)))
 
-    def costs(self) -> dict[str, float]:
-        """Monthly cost of each arm's path at ``queries_per_month`` (``ragtune.costs``, its
-        default prices), with token counts measured in this experiment."""
+    def cost_model(self, training: str = "lora") -> Any:
+        """``ragtune.costs.CostModel`` with the token counts measured in this experiment."""
         from ..costs import CostModel, Workload
 
         answers = [r["new_tokens"] for a in self.ran for r in a.rows if r.get("new_tokens")]
@@ -108,8 +113,16 @@ class Comparison:
                             k=int(self.retrieval.get("k", 4)),
                             question_tokens=max(1, int(np.mean(prompts))) if prompts else 50,
                             answer_tokens=max(1, int(np.mean(answers))) if answers else 200,
-                            training_examples=max(1, self.train_questions))
-        model = CostModel(workload)
+                            training_examples=max(1, self.train_questions), training=training)
+        return CostModel(workload)
+
+    def costs(self) -> dict[str, float]:
+        """Monthly cost of each arm's path at ``queries_per_month`` (``ragtune.costs``, its
+        default prices), with token counts measured in this experiment."""
+        # Training is priced as it would happen: a LoRA run of your own when the experiment
+        # trained adapters, a hosted fine-tuning job when it could not (a hosted generator).
+        trained_here = any(a.training for a in self.arms) or not any(a.training_data for a in self.arms)
+        model = self.cost_model("lora" if trained_here else "hosted")
         return {a.name: model.path(COST_PATHS[a.name]).monthly(self.queries_per_month)
                 for a in self.arms if a.name in COST_PATHS}
 
@@ -128,6 +141,9 @@ class Comparison:
                 row["recall"], row["mrr"] = self.retrieval["recall"], self.retrieval["mrr"]
             if arm.ran:
                 row["latency_p50_s"], row["latency_p95_s"] = arm.latency(0.5), arm.latency(0.95)
+            if not arm.ran and arm.training_data:
+                # Not run here (a hosted model): what one run on a hosted fine-tuning service would cost.
+                row["training_cost_usd"] = self.cost_model("hosted").training_run()["dollars"]
             if arm.training:
                 row["training_s"] = arm.training.get("seconds")
                 row["adapter_mb"] = arm.training.get("adapter_bytes", 0) / 1e6
@@ -156,7 +172,7 @@ class Comparison:
             if base_ran and arm.name != "base":
                 measured[f"answer_f1_gain_low[{arm.name}]"] = max(-1.0, self.difference(arm.name, "base").low)
         for name in ("faithfulness",):
-            values = [v for a in self.ran for v in (a.values(name) or [])]
+            values = [v for a in self.ran for v in (a.values(name) or []) if np.isfinite(v)]
             if values:
                 measured[name] = float(np.mean(values))
         return measured
