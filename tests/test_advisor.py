@@ -158,3 +158,18 @@ def test_situation_and_keywords_together_are_refused():
         advise(Situation(), style="strict")
     with pytest.raises(TypeError, match="Situation"):
         advise(42)  # type: ignore[arg-type]
+
+
+def test_measured_answers_credit_the_best_arm_and_say_when_nothing_beat_the_base_model():
+    helped = advise(measured={"answer_f1[base]": 0.20, "answer_f1[rag]": 0.41, "answer_f1[finetune]": 0.25,
+                              "answer_f1_gain_low[rag]": 0.12, "answer_f1_gain_low[finetune]": -0.01})
+    assert helped.choice == "rag" and any(r.input == "measured answer F1 [rag]" for r in helped.reasons)
+    # The measured run of benchmarks/compare_faq.py with SmolLM2-135M: no arm beat the closed-book model.
+    flat = advise(needs_citations=True, knowledge_changes="monthly", measured={
+        "answer_f1[base]": 0.193, "answer_f1[prompt]": 0.169, "answer_f1[rag]": 0.183, "answer_f1[finetune]": 0.165,
+        "answer_f1[raft+rag]": 0.153, "answer_f1_gain_low[rag]": -0.028, "answer_f1_gain_low[prompt]": -0.039,
+        "answer_f1_gain_low[finetune]": -0.043, "answer_f1_gain_low[raft+rag]": -0.074, "recall@4": 0.80})
+    assert flat.choice == "rag"
+    caveat = [r for r in flat.against if r.input == "measured answer F1 [base]"]
+    assert caveat and "no path improved answers" in str(caveat[0])
+    assert "rag scored the highest" not in flat.explain()

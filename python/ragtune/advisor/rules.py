@@ -251,11 +251,19 @@ def _answer_quality(s: Situation) -> list[Reason]:
             reasons.append(Reason(name, round(low, 4), {option: -1},
                                   f"on your held-out questions {arm} did not measurably beat the closed-book "
                                   "model (the paired interval includes zero or lies below it)"))
-    if len(scores) >= 2:
+    base = s.measured.get("answer_f1[base]")
+    ranking = ", ".join(f"{a} {v:.3f}" for a, v in sorted({**scores, **({"base": base} if base is not None else {})}
+                                                          .items(), key=lambda x: -x[1]))
+    if scores and base is not None and base >= max(scores.values()):
+        # Nothing beat the closed-book model: say so against every measured path, once.
+        reasons.append(Reason("measured answer F1 [base]", round(base, 4), {_ARM_OPTIONS[a]: -0.5 for a in scores},
+                              f"the closed-book base model scored the highest answer F1 ({ranking}): no path "
+                              "improved answers with this generator; measure with the model you would deploy "
+                              "before spending on any of them"))
+    elif len(scores) >= 2:
         best = max(scores, key=lambda a: scores[a])
         reasons.append(Reason(f"measured answer F1 [{best}]", round(scores[best], 4), {_ARM_OPTIONS[best]: 1},
-                              f"{best} scored the highest answer F1 of the arms measured "
-                              f"({', '.join(f'{a} {v:.3f}' for a, v in sorted(scores.items(), key=lambda x: -x[1]))})"))
+                              f"{best} scored the highest answer F1 of the arms measured ({ranking})"))
     return reasons
 
 
