@@ -37,6 +37,28 @@ def test_index_then_query_with_citations(tmp_path):
     assert "faq/library.rst.txt:" in text.stdout
 
 
+def test_index_on_an_existing_index_embeds_only_what_changed(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for path in sorted((PYTHON_DOCS / "faq").glob("*.rst.txt"))[:4]:
+        (docs / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "ix"
+    first = json.loads(ragtune("index", str(docs), "--out", str(out), "--embedder", "hashing", "--json").stdout)
+    assert first["updated"] is False and first["chunks_embedded"] == first["chunks"] > 50
+    again = ragtune("index", str(docs), "--out", str(out), "--embedder", "hashing")
+    assert again.returncode == 0 and "0 embedded" in again.stdout and "4 unchanged" in again.stdout
+    name = sorted(p.name for p in docs.iterdir())[0]
+    with open(docs / name, "a", encoding="utf-8") as f:
+        f.write("\n\nA new closing paragraph about virtual environments.\n")
+    (docs / sorted(p.name for p in docs.iterdir())[1]).unlink()
+    third = json.loads(ragtune("index", str(docs), "--out", str(out), "--embedder", "hashing", "--json").stdout)
+    assert third["changed"] == [f"docs/{name}"] and len(third["deleted"]) == 1 and third["unchanged"] == 2
+    assert 1 <= third["chunks_embedded"] <= 2 and third["chunks_removed"] > 10
+    answer = json.loads(ragtune("query", str(out), "virtual environments closing paragraph", "--embedder", "hashing",
+                                "--mode", "bm25", "--json", "-k", "1").stdout)
+    assert answer[0]["hits"][0]["citation"].startswith(f"docs/{name}:")
+
+
 def test_errors_are_messages_not_tracebacks(tmp_path):
     missing = ragtune("query", str(tmp_path / "nothing"), "q")
     assert missing.returncode == 3 and "ragtune index" in missing.stderr and "Traceback" not in missing.stderr

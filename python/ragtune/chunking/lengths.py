@@ -11,6 +11,7 @@ further at token boundaries: every chunk, tokenised alone, has at most
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,11 +38,15 @@ class TokenCounter:
             return None
         # A private copy: models ship tokenizers that truncate to 128 or 512 tokens
         # and pad, which would make counts wrong; the user's object stays untouched.
-        private = Tokenizer.from_str(backend.to_str())
+        serialised = backend.to_str()
+        private = Tokenizer.from_str(serialised)
         private.no_truncation()
         private.no_padding()
+        # The name carries a digest of the vocabulary and rules, so two chunkers with the
+        # same repr count alike (Index.sync compares chunkers by repr).
         name = getattr(tokenizer, "name_or_path", None) or type(tokenizer).__name__
-        return cls(backend=private, name=str(name))
+        digest = hashlib.sha256(serialised.encode("utf-8")).hexdigest()[:12]
+        return cls(backend=private, name=f"{name}@{digest}")
 
     def token_starts(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Code-point offsets where each text's tokens start (special tokens excluded)."""

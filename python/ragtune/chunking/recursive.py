@@ -165,6 +165,39 @@ class RecursiveChunker:
             raise TypeError("from_language sets separators and is_separator_regex itself; pass the other options only")
         return cls(separators=separators_for_language(language), is_separator_regex=True, **options)
 
+    @classmethod
+    def for_embedder(cls, embedder: Any = None, *, chunk_size: int | None = None, chunk_overlap: int | None = None,
+                     **options: Any) -> RecursiveChunker:
+        """A chunker whose chunks fit ``embedder``'s window: lengths in the embedder's own
+        tokens, ``chunk_size`` = the window less its special tokens (254 for MiniLM),
+        overlap 15% of that. Every chunk is then embedded whole, never silently cut.
+
+        An embedder without a window (it reads any length) gets the character default,
+        ``chunk_size=1000, chunk_overlap=150``.
+
+        Examples
+        --------
+        >>> from ragtune.embeddings import MiniLMEmbeddings
+        >>> chunker = RecursiveChunker.for_embedder(MiniLMEmbeddings())
+        >>> chunker.chunk_size, chunker.chunk_overlap
+        (254, 38)
+        """
+        from ..embeddings.base import resolve_embedding
+
+        if "length" in options:
+            raise TypeError("for_embedder measures in the embedder's tokens; pass the other options only")
+        window = resolve_embedding(embedder).window
+        if window is None:
+            size = 1000 if chunk_size is None else chunk_size
+            return cls(chunk_size=size, chunk_overlap=round(0.15 * size) if chunk_overlap is None else chunk_overlap,
+                       **options)
+        size = window.text_tokens if chunk_size is None else as_int(chunk_size, name="chunk_size", minimum=1)
+        if size > window.text_tokens:
+            raise ValueError(f"chunk_size={size} tokens does not fit the embedder's window of {window.tokens} tokens "
+                             f"({window.special_tokens} of them special); use at most {window.text_tokens}")
+        overlap = round(0.15 * size) if chunk_overlap is None else chunk_overlap
+        return cls(chunk_size=size, chunk_overlap=overlap, length=window.tokenizer, **options)
+
     # -- splitting ---------------------------------------------------------------
 
     def split(self, text: str, *, source: str | None = None) -> list[Chunk]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import time
+import warnings
+from pathlib import Path
 from typing import Any
 
 from ..chunking import RecursiveChunker
 from ..embeddings import HashingEmbeddings, MiniLMEmbeddings
 from ..index import Index
+from ..index.persistence import CURRENT
 from .files import documents_by_source
 
 
@@ -20,32 +22,53 @@ def make_embedder(name: str, *, progress: bool | None = None) -> Any:
     raise ValueError(f"unknown embedder {name!r}: choose minilm or hashing")
 
 
+def make_chunker(args: argparse.Namespace, embedder: Any) -> RecursiveChunker:
+    """Chunks in the embedder's tokens sized to its window (the default), or in characters."""
+    if args.chunk_unit == "chars":
+        size = 1000 if args.chunk_size is None else args.chunk_size
+        overlap = round(0.15 * size) if args.chunk_overlap is None else args.chunk_overlap
+        return RecursiveChunker(chunk_size=size, chunk_overlap=overlap)
+    return RecursiveChunker.for_embedder(embedder, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
+
+
 def run_index(args: argparse.Namespace) -> dict[str, Any]:
-    started = time.perf_counter()
+    """Build the index, or bring an existing one in step with the folders (only new text is embedded)."""
     documents = documents_by_source(args.folders, follow_links=args.follow_links)  # e.g. faq/windows.rst.txt
-    names, texts = list(documents), list(documents.values())
-    if not texts:
+    if not documents:
         raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(args.folders)}")
-    chunker = RecursiveChunker(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
-    chunks = [c for doc in chunker.split_many(texts, sources=names, threads=args.threads) for c in doc]
-    index = Index(embedding=make_embedder(args.embedder, progress=None if args.json else len(chunks) > 256),
-                  threads=args.threads)
-    index.add(chunks)
-    snapshot = index.save(args.out)
-    summary = {"documents": len(texts), "chunks": len(chunks), "index": str(args.out), "snapshot": snapshot.name,
-               "embedder": args.embedder, "seconds": round(time.perf_counter() - started, 1)}
+    embedder = make_embedder(args.embedder, progress=False if args.json else None)
+    existing = (Path(args.out) / CURRENT).exists()
+    index = (Index.load(args.out, embedding=embedder, threads=args.threads) if existing
+             else Index(embedding=embedder, threads=args.threads))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        report = index.sync(documents, chunker=make_chunker(args, index.embedding), cleanup=args.cleanup,
+                            path=args.out)
+    stats = index.stats()
+    summary = {**report.to_dict(), "documents": len(documents), "chunks": len(index), "index": str(args.out),
+               "updated": existing, "embedder": args.embedder, "over_window": stats["over_window"],
+               "seconds": round(report.seconds, 1)}
     if not args.json:
-        print(f"indexed {summary['documents']} documents as {summary['chunks']} chunks "
-              f"with {args.embedder} in {summary['seconds']} s -> {args.out}")
+        for warning in caught:
+            print(f"warning: {warning.message}")
+        verb = "updated" if existing else "indexed"
+        print(f"{verb} {len(documents)} documents as {len(index)} chunks with {args.embedder} -> {args.out}\n"
+              f"  {report.summary()}")
     return summary
 
 
 def add_index_command(commands: Any) -> None:
-    parser = commands.add_parser("index", help="chunk, embed and index folders of documents")
+    parser = commands.add_parser(
+        "index", help="chunk, embed and index folders of documents; on an existing index, embed only what changed")
     parser.add_argument("folders", nargs="+", help="folders of .txt/.md/.rst/.html files")
-    parser.add_argument("--out", required=True, help="folder to save the index to")
-    parser.add_argument("--chunk-size", type=int, default=1000)
-    parser.add_argument("--chunk-overlap", type=int, default=150)
+    parser.add_argument("--out", required=True, help="folder to save the index to (an existing index is updated)")
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="in --chunk-unit; default: the embedder's window (254 MiniLM tokens) or 1000 chars")
+    parser.add_argument("--chunk-overlap", type=int, default=None, help="default: 15%% of the chunk size")
+    parser.add_argument("--chunk-unit", choices=["tokens", "chars"], default="tokens",
+                        help="measure chunks in the embedder's tokens (default) or in characters")
+    parser.add_argument("--cleanup", choices=["full", "incremental"], default="full",
+                        help="full: drop sources no longer in the folders (default); incremental: keep them")
     parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing"])
     parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
     parser.add_argument("--follow-links", action="store_true", help="follow links that leave the folder")

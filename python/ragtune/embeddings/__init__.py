@@ -12,5 +12,7 @@ from __future__ import annotations
 from .base import Embedder, ExternalEmbeddings, resolve_embedding
 from .hashing import HashingEmbeddings
 from .minilm import MiniLMEmbeddings
+from .window import EmbedderWindow
 
-__all__ = ["Embedder", "ExternalEmbeddings", "HashingEmbeddings", "MiniLMEmbeddings", "resolve_embedding"]
+__all__ = ["Embedder", "EmbedderWindow", "ExternalEmbeddings", "HashingEmbeddings", "MiniLMEmbeddings",
+           "resolve_embedding"]

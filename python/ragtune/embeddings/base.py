@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from .window import EmbedderWindow
+
 try:
     from langchain_core.embeddings import Embeddings as _LangChainEmbeddings
 except ImportError:  # pragma: no cover - LangChain is an optional extra
@@ -41,6 +43,19 @@ class Embedder(_LangChainEmbeddings):
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query (some models embed queries differently; these do not)."""
         return self.encode([text])[0]
+
+    @property
+    def window(self) -> EmbedderWindow | None:
+        """How many tokens the model reads (and the tokenizer counting them), or None
+        when it reads text of any length."""
+        return None
+
+    @property
+    def identity(self) -> str | None:
+        """A string that changes whenever the vectors could change (model, weights,
+        settings), or None when that cannot be known. Cached vectors are reused only
+        under the same identity."""
+        return None
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
@@ -79,6 +94,16 @@ class ExternalEmbeddings(Embedder):
         if hasattr(self.inner, "embed_query"):
             return self._check([self.inner.embed_query(text)], 1)[0]
         return self.encode([text])[0]
+
+    @property
+    def identity(self) -> str | None:
+        # A LangChain embedder names its model; a bare callable cannot be identified.
+        model = next((getattr(self.inner, a) for a in ("model", "model_name", "model_id", "deployment")
+                      if isinstance(getattr(self.inner, a, None), str)), None)
+        if model is None:
+            return None
+        kind = type(self.inner)
+        return f"{kind.__module__}.{kind.__qualname__}:{model}"
 
     def __repr__(self) -> str:
         return f"ExternalEmbeddings({self.inner!r})"

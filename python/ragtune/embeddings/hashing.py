@@ -35,5 +35,9 @@ class HashingEmbeddings(Embedder):
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return _core.hash_embed(as_texts(texts), dim=self.dim, bigrams=self.bigrams, threads=self.threads)
 
+    @property
+    def identity(self) -> str:
+        return f"ragtune-hashing-v1:dim={self.dim}:bigrams={self.bigrams}"
+
     def __repr__(self) -> str:
         return f"HashingEmbeddings(dim={self.dim}, bigrams={self.bigrams})"

