@@ -237,3 +237,23 @@ def test_chunks_keep_citations_and_metadata():
     hit = index.search("delta", k=1, mode="bm25")[0]
     assert hit.citation() == "greek.txt:3-3" and hit.metadata == {"lang": "el"}
     assert isinstance(chunks[0], Chunk)
+
+
+def test_exact_scores_do_not_depend_on_slots_or_query_batches():
+    """A vector scores the same against a query whatever slot it sits in and however the
+    queries are batched: every pair is summed in one order (synced and fresh indexes agree)."""
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(37, 384)).astype(np.float32)
+    table = {f"q{i}": v for i, v in enumerate(rng.normal(size=(6, 384)).astype(np.float32))}
+    ids = [f"v{i}" for i in range(37)]
+
+    def build(order):
+        index = Index(embedding=lambda texts: [table[t] for t in texts], exact_below=10_000)
+        index.add([f"t{i}" for i in order], ids=[ids[i] for i in order], vectors=vectors[order])
+        return index
+
+    first, shuffled = build(np.arange(37)), build(rng.permutation(37))
+    batched = [{h.id: h.score for h in hits} for hits in first.search_many(list(table), k=37, exact=True)]
+    assert batched == [{h.id: h.score for h in hits} for hits in shuffled.search_many(list(table), k=37, exact=True)]
+    for q, scores in zip(table, batched):
+        assert {h.id: h.score for h in shuffled.search_by_vector(table[q], k=37, exact=True)} == scores

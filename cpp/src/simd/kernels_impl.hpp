@@ -259,6 +259,21 @@ inline void dot_tile(const float* const* q, const float* const* r, std::size_t d
   }
 }
 
+// The last (fewer than RT) rows through the same tile, padded with repeats of the last
+// row: every (query, row) pair is then summed in the same order wherever the row sits,
+// so an exact search gives a vector the same score in any slot (a synced index equals
+// a fresh build bit for bit).
+template <class Arch, std::size_t QT, std::size_t RT>
+inline void dot_tile_tail(const float* const* q, const float* rows, std::size_t r0, std::size_t n, std::size_t dim,
+                          float* out, std::size_t ldo) noexcept {
+  const float* r[RT];
+  for (std::size_t b = 0; b < RT; ++b) r[b] = rows + std::min(r0 + b, n - 1) * dim;
+  float scores[QT * RT];
+  dot_tile<Arch, QT, RT>(q, r, dim, scores, RT);
+  for (std::size_t a = 0; a < QT; ++a)
+    for (std::size_t b = 0; r0 + b < n; ++b) out[a * ldo + r0 + b] = scores[a * RT + b];
+}
+
 }  // namespace detail
 
 template <class Arch>
@@ -276,8 +291,7 @@ void dot_block::operator()(Arch, const float* queries, std::size_t nq, const flo
       for (std::size_t b = 0; b < rt; ++b) r[b] = rows + (r0 + b) * dim;
       detail::dot_tile<Arch, qt, rt>(q, r, dim, out + q0 * ldo + r0, ldo);
     }
-    for (; r0 < n; ++r0)
-      for (std::size_t a = 0; a < qt; ++a) out[(q0 + a) * ldo + r0] = detail::dot<Arch>(q[a], rows + r0 * dim, dim);
+    if (r0 < n) detail::dot_tile_tail<Arch, qt, rt>(q, rows, r0, n, dim, out + q0 * ldo, ldo);
   }
   // Remaining queries (fewer than a tile, e.g. a single query): one query against
   // one register's width of rows, reduced with a single haddp.
@@ -290,7 +304,7 @@ void dot_block::operator()(Arch, const float* queries, std::size_t nq, const flo
       for (std::size_t b = 0; b < wide; ++b) r[b] = rows + (r0 + b) * dim;
       detail::dot_tile<Arch, 1, wide>(q, r, dim, out + q0 * ldo + r0, ldo);
     }
-    for (; r0 < n; ++r0) out[q0 * ldo + r0] = detail::dot<Arch>(q[0], rows + r0 * dim, dim);
+    if (r0 < n) detail::dot_tile_tail<Arch, 1, wide>(q, rows, r0, n, dim, out + q0 * ldo, ldo);
   }
 }
 

@@ -227,12 +227,20 @@ class Index:
         None when it is off or the embedder cannot be identified."""
         if self.cache_limit == 0:
             return None
-        identity = self.embedding.identity
+        identity = self._embedding_identity()
         if identity is None:
             return None
         if self._cache is None or self._cache.identity != identity:
             self._cache = EmbeddingCache(identity, limit=self.cache_limit)
         return self._cache
+
+    def _embedding_identity(self) -> str | None:
+        """The embedder's identity, or None when it cannot tell (or its model is not
+        installed: an index of precomputed vectors must still save)."""
+        try:
+            return self.embedding.identity
+        except (ImportError, OSError):
+            return None
 
     def _over_window_ids(self, records: list[Record]) -> set[str]:
         """Ids of the records the embedder cuts short, with one warning per index."""
@@ -307,7 +315,7 @@ class Index:
         if not callable(getattr(chunker, "split_many", None)):
             raise TypeError(f"chunker must have split_many(texts, sources=...), got {type(chunker).__name__}")
         signature = repr(chunker)
-        identity = self.embedding.identity
+        identity = self._embedding_identity()
         if len(self) and self._built_with is not None and identity is not None and identity != self._built_with:
             raise ValueError(f"this index was built with embedder {self._built_with!r}, not {identity!r}: new "
                              f"vectors would not be comparable with the stored ones. Load it with the embedder "
@@ -370,7 +378,10 @@ class Index:
         >>> {k: index.stats()[k] for k in ("documents", "over_window", "embedded")}
         {'documents': 2, 'over_window': 0, 'embedded': 2}
         """
-        window = self.embedding.window
+        try:
+            window = self.embedding.window
+        except (ImportError, OSError):  # the model is not installed: nothing was embedded with it
+            window = None
         with self._lock.reading():
             sources = {r.source for r in self._records.records if r is not None and r.source is not None}
             return {
@@ -606,7 +617,7 @@ class Index:
             state = {"sources": self._sources, "chunker": self._chunker, "over_window": sorted(self._over_window)}
             write_file(staging / STATE_FILE, json.dumps(state, ensure_ascii=False).encode("utf-8"))
             settings = {**self.settings, "dim": self.dim, "slots": len(self._records.records),
-                        "embedding": repr(self.embedding), "embedding_identity": self.embedding.identity}
+                        "embedding": repr(self.embedding), "embedding_identity": self._embedding_identity()}
             if self._cache is not None and len(self._cache):
                 settings["embedding_cache"] = self._cache.save(staging)
             return commit_snapshot(root, staging, settings)
