@@ -257,3 +257,13 @@ def test_exact_scores_do_not_depend_on_slots_or_query_batches():
     assert batched == [{h.id: h.score for h in hits} for hits in shuffled.search_many(list(table), k=37, exact=True)]
     for q, scores in zip(table, batched):
         assert {h.id: h.score for h in shuffled.search_by_vector(table[q], k=37, exact=True)} == scores
+
+
+def test_fusion_gives_tied_scores_one_rank_and_breaks_fused_ties_by_the_given_key():
+    from ragtune.index.fusion import reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion([[7, 2], [5]], [1.0, 1.0], k=3, scores=[[0.5, 0.5], [1.0]],
+                                   tiebreak=lambda slot: {7: "c", 2: "a", 5: "b"}[slot])
+    assert [slot for slot, _ in fused] == [2, 5, 7] and len({score for _, score in fused}) == 1
+    unscored = reciprocal_rank_fusion([[7, 2], [5]], [1.0, 1.0], k=3)  # ranks by position, ties by slot
+    assert [slot for slot, _ in unscored] == [5, 7, 2]

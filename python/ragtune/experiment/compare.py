@@ -137,8 +137,8 @@ def compare(
     test_fraction: float = 0.2,
     split_by: SplitBy = "source",
     k: int = 4,
-    chunk_size: int = 1000,
-    chunk_overlap: int = 150,
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
     embedding: Any = None,
     search_mode: str = "hybrid",
     blank_faq_questions: bool = True,
@@ -170,7 +170,8 @@ def compare(
         (or arms added with :func:`~ragtune.experiment.register_arm`)
     test_fraction, split_by : the held-out share, split by answer source (or by pair)
     k, chunk_size, chunk_overlap, embedding, search_mode : the RAG arms' retrieval
-        (``embedding=None`` is MiniLM)
+        (``embedding=None`` is MiniLM). ``chunk_size=None`` sizes chunks to the embedder's
+        window (``RecursiveChunker.for_embedder``); a number is in characters
     blank_faq_questions : remove each question's own text (an FAQ heading) from what
         is indexed, so retrieval cannot match a question to its heading
     few_shot : train-split examples the ``prompt`` arm shows

@@ -108,7 +108,9 @@ class Comparison:
 
         answers = [r["new_tokens"] for a in self.ran for r in a.rows if r.get("new_tokens")]
         prompts = [r["prompt_tokens"] for a in self.ran if a.name == "base" for r in a.rows]
-        chunk_tokens = max(1, int(self.settings.get("chunk_size", 1000)) // 4)
+        # About 4 characters per token, from the chunks this experiment indexed.
+        chunk_chars = self.retrieval.get("chunk_chars") or self.settings.get("chunk_size") or 1000
+        chunk_tokens = max(1, int(chunk_chars) // 4)
         workload = Workload(corpus_tokens=max(1, self.corpus_tokens), chunk_tokens=chunk_tokens,
                             k=int(self.retrieval.get("k", 4)),
                             question_tokens=max(1, int(np.mean(prompts))) if prompts else 50,

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._files import atomic_output, read_json
 from ..evaluate.qrels import QAPair, build_qrels, relevant_chunks
 from .arms import RAG_SYSTEM_PROMPT, Arm
@@ -34,17 +36,22 @@ class Pipeline:
         self._tokens: int | None = None
 
     # Retrieval --------------------------------------------------------------------
-    def retrieve(self, *, k: int, chunk_size: int, chunk_overlap: int, mode: str) -> dict[str, Any]:
-        """Chunk and index every document; retrieve for each test question; score it."""
+    def retrieve(self, *, k: int, chunk_size: int | None, chunk_overlap: int | None, mode: str) -> dict[str, Any]:
+        """Chunk and index every document; retrieve for each test question; score it.
+        ``chunk_size=None``: chunks sized to the embedder's window; a number: characters."""
         from ..chunking import RecursiveChunker
         from ..evaluate.metrics import retrieval_metrics
         from ..index import Index
 
-        chunker = RecursiveChunker(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
-        self.chunks = [c for doc in chunker.split_many(list(self.documents.values()), sources=list(self.documents),
-                                                       threads=self.threads) for c in doc]
         self.index = Index(embedding=self.embedding, threads=self.threads) if self.embedding is not None \
             else Index(threads=self.threads)
+        if chunk_size is None:
+            chunker = RecursiveChunker.for_embedder(self.index.embedding, chunk_overlap=chunk_overlap)
+        else:
+            chunker = RecursiveChunker(chunk_size=chunk_size, chunk_overlap=round(0.15 * chunk_size)
+                                       if chunk_overlap is None else chunk_overlap)
+        self.chunks = [c for doc in chunker.split_many(list(self.documents.values()), sources=list(self.documents),
+                                                       threads=self.threads) for c in doc]
         self.index.add(self.chunks)
         began = time.perf_counter()
         ranked = self.index.search_many([p.question for p in self.test_pairs], k=k, mode=mode)
@@ -55,7 +62,8 @@ class Pipeline:
         return {"k": k, "mode": mode, "recall": scores[f"recall@{k}"], "mrr": scores[f"mrr@{k}"],
                 "hit_rate": scores[f"hit_rate@{k}"], "per_question": {q: s[f"recall@{k}"] for q, s in
                                                                        scores.per_query.items()},
-                "ms_per_query": 1000 * seconds, "chunks": len(self.chunks),
+                "ms_per_query": 1000 * seconds, "chunks": len(self.chunks), "chunker": repr(chunker),
+                "chunk_chars": float(np.mean([len(c.text) for c in self.chunks])) if self.chunks else 0.0,
                 "questions_without_relevant_chunk": len(self.test_pairs) - len(qrels)}
 
     def contexts_for(self, arm: Arm, pair: QAPair) -> list[str]:

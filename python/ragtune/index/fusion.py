@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,21 +11,32 @@ RRF_C = 60
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], weights: Sequence[float], *, c: int = RRF_C,
-                           k: int) -> list[tuple[int, float]]:
+                           k: int, tiebreak: Callable[[int], Any] | None = None,
+                           scores: Sequence[Sequence[float]] | None = None) -> list[tuple[int, float]]:
     """Fuse ranked lists of slots: score(d) = sum_i w_i / (c + rank_i(d)), ranks from 1.
 
-    Ties are broken by the smaller slot, so the result is deterministic.
+    With ``scores`` (one list per ranking), documents with equal scores share a rank
+    (the first of their group), so which of them a ranking lists first does not matter.
+    Fused ties (common: rank r in one list only, against rank r in the other only) are
+    broken by ``tiebreak(slot)`` (the Index passes the document's id, so the order does
+    not depend on where documents sit), else by the smaller slot.
 
     Examples
     --------
     >>> reciprocal_rank_fusion([[1, 2, 3], [3, 1]], [1.0, 1.0], k=2)
     [(1, 0.03252247488101534), (3, 0.032266458495966696)]
     """
-    scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        for rank, slot in enumerate(ranking, start=1):
-            scores[slot] = scores.get(slot, 0.0) + weight / (c + rank)
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:k]
+    fused: dict[int, float] = {}
+    for i, (ranking, weight) in enumerate(zip(rankings, weights)):
+        values = scores[i] if scores is not None else None
+        rank = 0
+        for position, slot in enumerate(ranking, start=1):
+            if values is None or position == 1 or values[position - 1] != values[position - 2]:
+                rank = position
+            fused[slot] = fused.get(slot, 0.0) + weight / (c + rank)
+    if tiebreak is None:
+        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+    return sorted(fused.items(), key=lambda item: (-item[1], tiebreak(item[0])))[:k]
 
 
 def maximal_marginal_relevance(query: np.ndarray, candidates: np.ndarray, *, k: int, lambda_mult: float) -> list[int]:

@@ -527,8 +527,10 @@ class Index:
             for q in range(len(queries)):
                 if mode == "hybrid":
                     assert dense is not None and bm25 is not None
+                    (dense_scores, dense_slots), (bm25_scores, bm25_slots) = dense, bm25
                     fused = reciprocal_rank_fusion(
-                        [_ranked(dense[1][q]), _ranked(bm25[1][q])], weights, k=k)
+                        [_ranked(dense_slots[q]), _ranked(bm25_slots[q])], weights, k=k, tiebreak=self._id_of,
+                        scores=[dense_scores[q].tolist(), bm25_scores[q].tolist()])
                     results.append([self._hit(slot, score) for slot, score in fused])
                 else:
                     scores, slots = dense if mode == "dense" else bm25  # type: ignore[misc]
@@ -585,6 +587,10 @@ class Index:
                 self._filters.clear()
             self._filters[key] = cached
         return cached
+
+    def _id_of(self, slot: int) -> str:
+        record = self._records.records[slot]
+        return record.id if record is not None else ""
 
     def _hit(self, slot: int, score: float) -> Hit:
         record = self._records.records[slot]
