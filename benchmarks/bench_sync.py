@@ -201,7 +201,9 @@ def llamaindex_sync(chunker, before, after, replay: Replay) -> dict | None:
     pipeline.disable_cache = True  # its transformation cache is keyed by whole documents anyway
 
     def docs(documents):
-        return [Document(text=t, id_=s, metadata={"source": s}) for s, t in documents.items()]
+        # The source stays out of the embedded text, so every side embeds the same chunk texts.
+        return [Document(text=t, id_=s, metadata={"source": s}, excluded_embed_metadata_keys=["source"])
+                for s, t in documents.items()]
 
     replay.live = False
     pipeline.run(documents=docs(before))
