@@ -28,13 +28,15 @@ def test_index_then_query_with_citations(tmp_path):
     built = ragtune("index", str(PYTHON_DOCS / "faq"), "--out", str(out), "--embedder", "hashing", "--json")
     assert built.returncode == 0, built.stderr
     assert json.loads(built.stdout)["chunks"] > 100
-    answer = ragtune("query", str(out), "How do I make a Python script executable on Unix?", "--embedder",
-                     "hashing", "--json", "-k", "3")
+    # No --embedder: the index remembers it was built with the hashing embedder.
+    answer = ragtune("query", str(out), "How do I make a Python script executable on Unix?", "--json", "-k", "3")
     assert answer.returncode == 0, answer.stderr
     hits = json.loads(answer.stdout)[0]["hits"]
     assert len(hits) == 3 and hits[0]["citation"].startswith("faq/") and ":" in hits[0]["citation"]
     text = ragtune("query", str(out), "executable script", "--embedder", "hashing", "--mode", "bm25")
     assert "faq/library.rst.txt:" in text.stdout
+    mismatched = ragtune("query", str(out), "executable script", "--embedder", "minilm")
+    assert mismatched.returncode == 2 and "built with HashingEmbeddings" in mismatched.stderr
 
 
 def test_index_on_an_existing_index_embeds_only_what_changed(tmp_path):

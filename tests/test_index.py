@@ -267,3 +267,25 @@ def test_fusion_gives_tied_scores_one_rank_and_breaks_fused_ties_by_the_given_ke
     assert [slot for slot, _ in fused] == [2, 5, 7] and len({score for _, score in fused}) == 1
     unscored = reciprocal_rank_fusion([[7, 2], [5]], [1.0, 1.0], k=3)  # ranks by position, ties by slot
     assert [slot for slot, _ in unscored] == [5, 7, 2]
+
+
+def test_a_saved_index_remembers_its_embedder_and_refuses_another(tmp_path):
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    from ragtune.embeddings import MiniLMEmbeddings
+
+    built = Index(embedding=HashingEmbeddings(dim=96, bigrams=False))
+    built.add(["cats purr", "dogs bark"], ids=["c", "d"])
+    built.save(tmp_path / "ix")
+    loaded = Index.load(tmp_path / "ix")  # no embedder given: the saved one is rebuilt
+    assert repr(loaded.embedding) == "HashingEmbeddings(dim=96, bigrams=False)"
+    assert [h.id for h in loaded.search("dogs bark", k=1)] == ["d"]
+    for other in (HashingEmbeddings(dim=96), MiniLMEmbeddings()):
+        with pytest.raises(ValueError, match=r"built with HashingEmbeddings\(dim=96, bigrams=False\), not "):
+            Index.load(tmp_path / "ix", embedding=other)
+    external = Index(embedding=DeterministicFakeEmbedding(size=16))
+    external.add(["alpha"], ids=["a"])
+    external.save(tmp_path / "ext")
+    with pytest.raises(ValueError, match="DeterministicFakeEmbedding.*pass the same embedder"):
+        Index.load(tmp_path / "ext")
+    assert Index.load(tmp_path / "ext", embedding=DeterministicFakeEmbedding(size=16)).get(["a"])[0].text == "alpha"

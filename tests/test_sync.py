@@ -170,7 +170,8 @@ def test_a_damaged_cache_or_state_is_detected_rebuilt_and_nothing_is_lost(tmp_pa
 def test_a_different_embedder_is_refused_and_bad_input_is_named(tmp_path):
     index = Index(embedding=HashingEmbeddings(dim=64))
     index.sync({"a.md": "text"}, path=tmp_path / "ix")
-    other = Index.load(tmp_path / "ix", embedding=HashingEmbeddings(dim=64, bigrams=False))
+    other = Index.load(tmp_path / "ix")
+    other.embedding = HashingEmbeddings(dim=64, bigrams=False)  # swapped after loading: the sync still refuses
     with pytest.raises(ValueError, match="built with embedder"):
         other.sync({"a.md": "changed text"})
     with pytest.raises(TypeError, match="mapping"):

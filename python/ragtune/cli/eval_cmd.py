@@ -87,8 +87,8 @@ def add_eval_command(commands: Any) -> None:
     parser.add_argument("--docs", nargs="+", metavar="FOLDER", help="the indexed folders, to locate --qa answers")
     parser.add_argument("-k", type=int, nargs="+", default=[1, 3, 5, 10], help="cut-offs (default 1 3 5 10)")
     parser.add_argument("--mode", default="hybrid", choices=["dense", "bm25", "hybrid"])
-    parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing"],
-                        help="must match the one the index was built with")
+    parser.add_argument("--embedder", default=None, choices=["minilm", "hashing"],
+                        help="default: the embedder the index was built with (saved with it)")
     parser.add_argument("--min-recall", type=float, help="fail (exit code 1) below this recall")
     parser.add_argument("--at", type=int, default=5, help="the k of --min-recall (default 5)")
     parser.add_argument("--follow-links", action="store_true", help="follow links that leave the folder")

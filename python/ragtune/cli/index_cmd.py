@@ -14,7 +14,10 @@ from ..index.persistence import CURRENT
 from .files import documents_by_source
 
 
-def make_embedder(name: str, *, progress: bool | None = None) -> Any:
+def make_embedder(name: str | None, *, progress: bool | None = None) -> Any:
+    """The embedder a CLI flag names; None (no flag): the one a saved index was built with."""
+    if name is None:
+        return None
     if name == "minilm":
         return MiniLMEmbeddings(show_progress=progress)
     if name == "hashing":
@@ -36,8 +39,9 @@ def run_index(args: argparse.Namespace) -> dict[str, Any]:
     documents = documents_by_source(args.folders, follow_links=args.follow_links)  # e.g. faq/windows.rst.txt
     if not documents:
         raise ValueError(f"no .txt/.md/.rst/.html documents under {', '.join(args.folders)}")
-    embedder = make_embedder(args.embedder, progress=False if args.json else None)
     existing = (Path(args.out) / CURRENT).exists()
+    # A new index uses MiniLM unless told otherwise; an existing one keeps the embedder it was built with.
+    embedder = make_embedder(args.embedder or (None if existing else "minilm"), progress=False if args.json else None)
     index = (Index.load(args.out, embedding=embedder, threads=args.threads) if existing
              else Index(embedding=embedder, threads=args.threads))
     with warnings.catch_warnings(record=True) as caught:
@@ -46,13 +50,13 @@ def run_index(args: argparse.Namespace) -> dict[str, Any]:
                             path=args.out)
     stats = index.stats()
     summary = {**report.to_dict(), "documents": len(documents), "chunks": len(index), "index": str(args.out),
-               "updated": existing, "embedder": args.embedder, "over_window": stats["over_window"],
+               "updated": existing, "embedder": repr(index.embedding), "over_window": stats["over_window"],
                "seconds": round(report.seconds, 1)}
     if not args.json:
         for warning in caught:
             print(f"warning: {warning.message}")
         verb = "updated" if existing else "indexed"
-        print(f"{verb} {len(documents)} documents as {len(index)} chunks with {args.embedder} -> {args.out}\n"
+        print(f"{verb} {len(documents)} documents as {len(index)} chunks with {index.embedding!r} -> {args.out}\n"
               f"  {report.summary()}")
     return summary
 
@@ -69,7 +73,8 @@ def add_index_command(commands: Any) -> None:
                         help="measure chunks in the embedder's tokens (default) or in characters")
     parser.add_argument("--cleanup", choices=["full", "incremental"], default="full",
                         help="full: drop sources no longer in the folders (default); incremental: keep them")
-    parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing"])
+    parser.add_argument("--embedder", default=None, choices=["minilm", "hashing"],
+                        help="a new index: minilm (default) or hashing; an existing index keeps its own")
     parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
     parser.add_argument("--follow-links", action="store_true", help="follow links that leave the folder")
     parser.add_argument("--json", action="store_true", help="print JSON")

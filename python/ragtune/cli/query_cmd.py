@@ -37,8 +37,8 @@ def add_query_command(commands: Any) -> None:
     parser.add_argument("-k", type=int, default=3, help="hits per question")
     parser.add_argument("--mode", default="hybrid", choices=["dense", "bm25", "hybrid"])
     parser.add_argument("--filter", help='metadata filter as JSON, e.g. \'{"source": {"$ne": "x"}}\'')
-    parser.add_argument("--embedder", default="minilm", choices=["minilm", "hashing"],
-                        help="must match the one the index was built with")
+    parser.add_argument("--embedder", default=None, choices=["minilm", "hashing"],
+                        help="default: the embedder the index was built with (saved with it)")
     parser.add_argument("--width", type=int, default=160, help="characters of each passage to show")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=run_query)

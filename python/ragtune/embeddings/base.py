@@ -57,6 +57,12 @@ class Embedder(_LangChainEmbeddings):
         under the same identity."""
         return None
 
+    def spec(self) -> dict[str, Any]:
+        """What an index saves about its embedder: ``kind`` and what rebuilds it
+        (:func:`ragtune.embeddings.spec.embedder_from_spec`), dimension, identity."""
+        return {"kind": "external", "class": f"{type(self).__module__}.{type(self).__qualname__}",
+                "dim": getattr(self, "dim", 0) or None, "identity": self.identity}
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
 
@@ -94,6 +100,11 @@ class ExternalEmbeddings(Embedder):
         if hasattr(self.inner, "embed_query"):
             return self._check([self.inner.embed_query(text)], 1)[0]
         return self.encode([text])[0]
+
+    def spec(self) -> dict[str, Any]:
+        kind = type(self.inner)
+        return {"kind": "external", "class": f"{kind.__module__}.{kind.__qualname__}", "dim": self.dim or None,
+                "identity": self.identity}
 
     @property
     def identity(self) -> str | None:

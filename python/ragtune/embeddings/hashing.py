@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,10 @@ class HashingEmbeddings(Embedder):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return _core.hash_embed(as_texts(texts), dim=self.dim, bigrams=self.bigrams, threads=self.threads)
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": "hashing", "dim": self.dim, "bigrams": self.bigrams, "normalized": True,
+                "identity": self.identity}
 
     @property
     def identity(self) -> str:

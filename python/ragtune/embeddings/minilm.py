@@ -102,9 +102,13 @@ class MiniLMEmbeddings(Embedder):
                 with open(path, "rb") as f:
                     for block in iter(lambda: f.read(1 << 20), b""):
                         digest.update(block)
-            name = folder.name if self.model_path else "all-MiniLM-L6-v2"
-            self._identity = f"sentence-transformers:{name}:normalized:{digest.hexdigest()[:24]}"
+            # The files decide, not where they are: a copy of the model elsewhere is the same embedder.
+            self._identity = f"sentence-transformers:normalized:{digest.hexdigest()[:24]}"
         return self._identity
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": "minilm", "model_path": str(self.model_path) if self.model_path else None, "dim": self.dim,
+                "normalized": True, "window": self.window.tokens, "identity": self.identity}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         texts = as_texts(texts)

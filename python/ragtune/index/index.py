@@ -19,6 +19,7 @@ from .. import _core
 from .._inputs import as_int, as_text, as_threads
 from ..chunking.chunk import Chunk, chunk_id
 from ..embeddings.base import Embedder, resolve_embedding
+from ..embeddings.spec import describe, embedder_from_spec
 from .filters import FilterCompiler, filter_key
 from .fusion import maximal_marginal_relevance, reciprocal_rank_fusion
 from .hit import Hit
@@ -233,6 +234,12 @@ class Index:
         if self._cache is None or self._cache.identity != identity:
             self._cache = EmbeddingCache(identity, limit=self.cache_limit)
         return self._cache
+
+    def _embedding_spec(self) -> dict[str, Any] | None:
+        try:
+            return self.embedding.spec()
+        except (ImportError, OSError):
+            return None
 
     def _embedding_identity(self) -> str | None:
         """The embedder's identity, or None when it cannot tell (or its model is not
@@ -623,7 +630,8 @@ class Index:
             state = {"sources": self._sources, "chunker": self._chunker, "over_window": sorted(self._over_window)}
             write_file(staging / STATE_FILE, json.dumps(state, ensure_ascii=False).encode("utf-8"))
             settings = {**self.settings, "dim": self.dim, "slots": len(self._records.records),
-                        "embedding": repr(self.embedding), "embedding_identity": self._embedding_identity()}
+                        "embedding": repr(self.embedding), "embedding_identity": self._embedding_identity(),
+                        "embedding_spec": self._embedding_spec()}
             if self._cache is not None and len(self._cache):
                 settings["embedding_cache"] = self._cache.save(staging)
             return commit_snapshot(root, staging, settings)
@@ -631,8 +639,13 @@ class Index:
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0,
              embedding_cache: int = DEFAULT_LIMIT) -> Index:
-        """Load a saved index. Pass the same kind of embedder it was built with
-        (default: MiniLM); a dimension mismatch is reported at the first search or add.
+        """Load a saved index, with the embedder it was built with.
+
+        ``embedding=None`` rebuilds the saved embedder (MiniLM with its model path, or
+        HashingEmbeddings with its settings; a LangChain or custom embedder must be
+        passed again). An embedder whose identity differs from the saved one is refused
+        with a message naming both; one that cannot tell its identity is checked by
+        dimension at the first search or add.
 
         A damaged embedding cache or sync state (``state.json``) does not stop the load:
         it is reported with a warning and rebuilt (the cache refills as texts are
@@ -643,9 +656,18 @@ class Index:
             raise FileNotFoundError(f"{root} holds no saved ragtune index (no CURRENT file)")
         manifest, damaged = read_manifest(snapshot, optional=_REBUILDABLE)
         s = read_settings(snapshot, manifest)
+        saved_spec, saved_identity = manifest["settings"].get("embedding_spec"), manifest["settings"].get(
+            "embedding_identity")
+        if embedding is None and saved_spec is not None:
+            embedding = embedder_from_spec(saved_spec)
         index = cls(embedding=embedding, metric=s["metric"], m=s["m"], ef_construction=s["ef_construction"],
                     ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
                     bm25_b=s["bm25_b"], threads=threads, embedding_cache=embedding_cache)
+        given = index._embedding_identity()
+        if isinstance(saved_identity, str) and given is not None and given != saved_identity:
+            raise ValueError(f"{root} was built with {describe(saved_spec)}, not {index.embedding!r}: their vectors "
+                             f"are not comparable. Load it without embedding= to use the saved embedder, or build "
+                             f"a new index with this one")
         items = []
         number = 0  # reported if the file cannot even be decoded
         try:
