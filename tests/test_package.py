@@ -52,7 +52,19 @@ def test_force_isa_environment_variable(isa):
     assert result.stdout.strip() == isa
 
 
-def test_unknown_forced_isa_is_a_clear_error():
-    result = run_python("import ragtune; ragtune.simd_info()", RAGTUNE_FORCE_ISA="neon")
-    assert result.returncode != 0
-    assert "unknown ISA 'neon'" in result.stderr
+def test_unknown_forced_isa_fails_the_import_naming_the_valid_ones():
+    result = run_python("import ragtune", RAGTUNE_FORCE_ISA="neon")  # before: ignored until simd_info() was called
+    assert result.returncode != 0 and "ImportError" in result.stderr
+    assert "RAGTUNE_FORCE_ISA=neon: unknown ISA 'neon': expected one of sse2, sse4_2, avx2, avx512bw" in result.stderr
+
+
+def test_a_forced_isa_is_the_one_the_kernels_run():
+    # The same text, chunked and hashed under each forced ISA, gives one answer; and the
+    # ISA reported is the one chosen (one selection read by the kernels and simd_info()).
+    code = ("import ragtune, hashlib; from ragtune import RecursiveChunker, HashingEmbeddings; "
+            "t = 'naïve café — ' * 500; c = RecursiveChunker(chunk_size=64, chunk_overlap=8).split(t); "
+            "v = HashingEmbeddings(dim=64).encode([x.text for x in c]); "
+            "print(ragtune.simd_info()['active'], len(c), hashlib.sha256(v.tobytes()).hexdigest())")
+    outputs = {isa: run_python(code, RAGTUNE_FORCE_ISA=isa).stdout.split() for isa in ragtune.simd_info()["available"]}
+    assert all(out[0] == isa for isa, out in outputs.items()), outputs
+    assert len({tuple(out[1:]) for out in outputs.values()}) == 1, outputs

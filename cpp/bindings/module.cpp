@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 
 #include "chunk_type.hpp"
+#include "ragtune/simd/isa.hpp"
 
 namespace py = pybind11;
 
@@ -21,6 +22,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = RAGTUNE_VERSION;
   ragtune::bindings::add_chunk_type(m.ptr());
   bind_simd(m);
+  // A bad RAGTUNE_FORCE_ISA fails the import (naming the valid ISAs) instead of being ignored.
+  ragtune::simd::active_isa();
   bind_text(m);
   bind_index(m);
   bind_raft(m);

@@ -1,11 +1,16 @@
 // Runtime ISA selection and the public kernel entry points.
 //
-// Automatic selection goes through xsimd::dispatch over kernels::arch_list;
-// RAGTUNE_FORCE_ISA (or force_isa(), for tests) pins one ISA instead.
+// Every ISA comes from one table (simd/isa_table.def). The ISA is chosen once per
+// process: RAGTUNE_FORCE_ISA when set (an unknown or unsupported name is an error,
+// raised by active_isa(), which the Python module calls at import), else the best
+// this CPU runs. The kernels and active_isa() read the same choice; force_isa()
+// pins another one for tests.
 
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
+#include <string_view>
 
 #include "ragtune/simd/isa.hpp"
 #include "ragtune/simd/text_kernels.hpp"
@@ -15,90 +20,119 @@
 namespace ragtune::simd {
 namespace {
 
+constexpr std::array<std::string_view, 0
+#define RAGTUNE_ISA(name, arch_type, flags, check) +1
+#include "simd/isa_table.def"
+#undef RAGTUNE_ISA
+                     >
+    table_names = {
+#define RAGTUNE_ISA(name, arch_type, flags, check) #name,
+#include "simd/isa_table.def"
+#undef RAGTUNE_ISA
+};
+
+// The public enum and the table list the same ISAs in the same order.
+#define RAGTUNE_ISA(name, arch_type, flags, check) \
+  static_assert(table_names[static_cast<std::size_t>(isa::name)] == #name, "isa enum and isa_table.def differ");
+#include "simd/isa_table.def"
+#undef RAGTUNE_ISA
+
 constexpr int automatic = -1;
 std::atomic<int> forced{automatic};
 
 bool cpu_runs(isa value) noexcept {
   const auto arch = xsimd::available_architectures();
   switch (value) {
-    case isa::sse2: return arch.sse2;
-    case isa::sse4_2: return arch.sse4_2;
-    case isa::avx2: return arch.avx2 && arch.fma3_avx2;
-    case isa::avx512bw: return arch.avx512bw;
+#define RAGTUNE_ISA(name, arch_type, flags, check) \
+  case isa::name:                                 \
+    return check;
+#include "simd/isa_table.def"
+#undef RAGTUNE_ISA
   }
   return false;
 }
 
-int env_forced() {
-  // Read once: the environment is the user's choice for the whole process.
+std::string names(const std::vector<isa>& values) {
+  std::string out;
+  for (isa value : values) out += (out.empty() ? "" : ", ") + std::string(isa_name(value));
+  return out;
+}
+
+isa best_available() {
+  const auto all = available_isas();
+  if (all.empty()) throw std::runtime_error("this CPU lacks SSE2, ragtune's baseline");
+  return all.back();
+}
+
+// The process's choice, made once: the environment is the user's choice for the whole process.
+int selected() {
   static const int value = [] {
     const char* name = std::getenv("RAGTUNE_FORCE_ISA");
-    if (name == nullptr || *name == '\0') return automatic;
-    const isa chosen = parse_isa(name);
+    if (name == nullptr || *name == '\0') return static_cast<int>(best_available());
+    isa chosen;
+    try {
+      chosen = parse_isa(name);
+    } catch (const std::invalid_argument& error) {
+      throw std::invalid_argument(std::string("RAGTUNE_FORCE_ISA=") + name + ": " + error.what());
+    }
     if (!cpu_runs(chosen))
-      throw std::invalid_argument(std::string("RAGTUNE_FORCE_ISA=") + name + " but this CPU cannot run it");
+      throw std::invalid_argument(std::string("RAGTUNE_FORCE_ISA=") + name + " but this CPU cannot run it; it runs " +
+                                  names(available_isas()) + " (unset it to use the best)");
     return static_cast<int>(chosen);
   }();
   return value;
 }
 
-int pinned() {
+int current() {
   const int value = forced.load(std::memory_order_relaxed);
-  return value != automatic ? value : env_forced();
+  return value != automatic ? value : selected();
 }
 
 // Calls `kernel` on the active ISA.
 template <class Kernel, class... Args>
 auto run(Kernel kernel, Args... args) noexcept {
-  int value = automatic;
+  int value;
   try {
-    value = pinned();
+    value = current();
   } catch (...) {
-    // Reported by active_isa() at import; kernels must not throw.
+    // A bad RAGTUNE_FORCE_ISA: raised by active_isa() at import; kernels must not throw.
+    value = static_cast<int>(isa::sse2);
+    for (isa candidate : available_isas()) value = static_cast<int>(candidate);
   }
   switch (value) {
-    case static_cast<int>(isa::sse2): return kernel(kernels::sse2_arch{}, args...);
-    case static_cast<int>(isa::sse4_2): return kernel(kernels::sse4_2_arch{}, args...);
-    case static_cast<int>(isa::avx2): return kernel(kernels::avx2_arch{}, args...);
-    case static_cast<int>(isa::avx512bw): return kernel(kernels::avx512bw_arch{}, args...);
-    default: return xsimd::dispatch<kernels::arch_list>(kernel)(args...);
+#define RAGTUNE_ISA(name, arch_type, flags, check) \
+  case static_cast<int>(isa::name):               \
+    return kernel(kernels::name##_arch{}, args...);
+#include "simd/isa_table.def"
+#undef RAGTUNE_ISA
   }
+  return kernel(kernels::sse2_arch{}, args...);  // unreachable: every value is in the table
 }
 
 }  // namespace
 
 const char* isa_name(isa value) noexcept {
-  switch (value) {
-    case isa::sse2: return "sse2";
-    case isa::sse4_2: return "sse4_2";
-    case isa::avx2: return "avx2";
-    case isa::avx512bw: return "avx512bw";
-  }
-  return "unknown";
+  const auto index = static_cast<std::size_t>(value);
+  return index < table_names.size() ? table_names[index].data() : "unknown";
 }
 
 isa parse_isa(const std::string& name) {
-  if (name == "sse2") return isa::sse2;
-  if (name == "sse4_2" || name == "sse4.2") return isa::sse4_2;
-  if (name == "avx2") return isa::avx2;
-  if (name == "avx512bw") return isa::avx512bw;
-  throw std::invalid_argument("unknown ISA '" + name + "': expected one of sse2, sse4_2, avx2, avx512bw");
+  for (std::size_t i = 0; i < table_names.size(); ++i)
+    if (name == table_names[i]) return static_cast<isa>(i);
+  if (name == "sse4.2") return isa::sse4_2;
+  std::string valid;
+  for (auto known : table_names) valid += (valid.empty() ? "" : ", ") + std::string(known);
+  throw std::invalid_argument("unknown ISA '" + name + "': expected one of " + valid);
 }
 
 std::vector<isa> available_isas() {
   std::vector<isa> out;
-  for (isa value : {isa::sse2, isa::sse4_2, isa::avx2, isa::avx512bw})
-    if (cpu_runs(value)) out.push_back(value);
+  for (std::size_t i = 0; i < table_names.size(); ++i)
+    if (cpu_runs(static_cast<isa>(i))) out.push_back(static_cast<isa>(i));
   return out;
 }
 
-isa active_isa() {
-  const int value = pinned();
-  if (value != automatic) return static_cast<isa>(value);
-  const auto all = available_isas();
-  if (all.empty()) throw std::runtime_error("this CPU lacks SSE2, ragtune's baseline");
-  return all.back();
-}
+isa active_isa() { return static_cast<isa>(current()); }
 
 void force_isa(isa value) {
   if (!cpu_runs(value)) throw std::invalid_argument(std::string("this CPU cannot run ") + isa_name(value));

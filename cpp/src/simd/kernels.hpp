@@ -10,14 +10,10 @@
 
 namespace ragtune::simd::kernels {
 
-// The arch types behind each ISA translation unit.
-using sse2_arch = xsimd::sse2;
-using sse4_2_arch = xsimd::sse4_2;
-using avx2_arch = xsimd::fma3<xsimd::avx2>;
-using avx512bw_arch = xsimd::avx512bw;
-
-// Best first, baseline last: xsimd::dispatch takes the first one the CPU runs.
-using arch_list = xsimd::arch_list<avx512bw_arch, avx2_arch, sse4_2_arch, sse2_arch>;
+// The arch types behind each ISA translation unit (<name>_arch), from the ISA table.
+#define RAGTUNE_ISA(name, arch_type, flags, check) using name##_arch = arch_type;
+#include "simd/isa_table.def"
+#undef RAGTUNE_ISA
 
 struct count_codepoints {
   template <class Arch>
@@ -103,9 +99,8 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept; 
   extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                \
   extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
-RAGTUNE_DECLARE_KERNELS(sse2_arch)
-RAGTUNE_DECLARE_KERNELS(sse4_2_arch)
-RAGTUNE_DECLARE_KERNELS(avx2_arch)
-RAGTUNE_DECLARE_KERNELS(avx512bw_arch)
+#define RAGTUNE_ISA(name, arch_type, flags, check) RAGTUNE_DECLARE_KERNELS(name##_arch)
+#include "simd/isa_table.def"
+#undef RAGTUNE_ISA
 
 }  // namespace ragtune::simd::kernels
