@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from disks import mount_tmpfs, resize_tmpfs
 from finetune_models import memory_pairs, tiny_llama
 
 STEPS, EVERY = 24, 4
@@ -108,12 +109,6 @@ def test_ctrl_c_saves_says_how_to_resume_and_resumes_exactly(setup, tmp_path):
     assert _same_adapter(out, reference)
 
 
-def _mount_tmpfs(folder: Path, size: int) -> bool:
-    folder.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
-    return made.returncode == 0
-
-
 def test_a_full_disk_keeps_the_previous_checkpoint_and_the_run_resumes(setup, tmp_path):
     base, data, reference = setup
     # One checkpoint's size, measured on a normal disk.
@@ -122,7 +117,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint_and_the_run_resumes(setup, tm
     one = sum(f.stat().st_size for f in next((probe / "checkpoints").glob("step-*")).rglob("*") if f.is_file())
     disk = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
     # Room for the run's own files and one checkpoint, not for a second beside it.
-    if not _mount_tmpfs(disk, int(one * 1.5) + 64 * 1024):
+    if not mount_tmpfs(disk, int(one * 1.5) + 64 * 1024):
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
         out = disk / "adapter"
@@ -132,7 +127,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint_and_the_run_resumes(setup, tm
         assert "is intact" in full.stderr and "resume" in full.stderr and "Traceback" not in full.stderr
         kept = [p for p in (out / "checkpoints").iterdir()]
         assert [p.name for p in kept] == [f"step-{EVERY:08d}"]  # no staging folder left behind
-        subprocess.run(["mount", "-o", f"remount,size={one * 8 + (1 << 20)}", str(disk)], check=True)
+        resize_tmpfs(disk, one * 8 + (1 << 20))
         resumed = _finetune(base, data, out)
         assert resumed.returncode == 0, resumed.stderr
         assert json.loads(resumed.stdout)["resumed_from"] == [EVERY]

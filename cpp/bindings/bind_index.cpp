@@ -7,6 +7,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "ragtune/index/bm25.hpp"
@@ -202,8 +203,10 @@ void bind_index(py::module_& m) {
             try {
               py::gil_scoped_release nogil;
               return ix::vector_index::load(vectors_path, graph_path, params);
+            } catch (const std::system_error&) {
+              throw;  // I/O: OSError, from module.cpp's translator
             } catch (const std::runtime_error& e) {
-              throw py::value_error(e.what());  // a bad file is bad input
+              throw py::value_error(e.what());  // a bad file (format_error, or hnswlib's own) is bad input
             }
           },
           py::arg("vectors_path"), py::arg("graph_path"), py::kw_only(), py::arg("m") = 16,
@@ -283,8 +286,10 @@ void bind_index(py::module_& m) {
             try {
               py::gil_scoped_release nogil;
               return ix::bm25_index::load(path, slot_limit);
+            } catch (const std::system_error&) {
+              throw;  // I/O: OSError, from module.cpp's translator
             } catch (const std::runtime_error& e) {
-              throw py::value_error(e.what());  // a bad file is bad input
+              throw py::value_error(e.what());  // a bad file (format_error, or hnswlib's own) is bad input
             }
           },
           py::arg("path"), py::kw_only(), py::arg("slot_limit"));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ragtune/io/checkpoint.hpp"
+#include "ragtune/io/files.hpp"
 #include "ragtune/io/safetensors.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 
@@ -63,16 +64,18 @@ py::array_t<float> float32_array(const rio::tensor_info& t, const std::uint8_t* 
   return out;
 }
 
-// Runs `open`, mapping I/O errors to OSError and malformed files to ValueError.
+// Runs `open`. I/O errors (OSError) and malformed files (ValueError) pass to the one
+// translator in module.cpp; a parser's own runtime_error is a malformed file too.
 template <class F>
 auto opening(F&& open) {
   try {
     return open();
-  } catch (const std::system_error& e) {
-    PyErr_SetString(PyExc_OSError, e.what());
-    throw py::error_already_set();
+  } catch (const std::system_error&) {
+    throw;
+  } catch (const rio::format_error&) {
+    throw;
   } catch (const std::runtime_error& e) {
-    throw py::value_error(e.what());  // a malformed file is bad input
+    throw py::value_error(e.what());
   }
 }
 

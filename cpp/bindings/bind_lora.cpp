@@ -39,14 +39,14 @@ rio::dtype parse_dtype(const std::string& name) {
   throw py::value_error("unknown safetensors dtype '" + name + "' (expected F32, F16, BF16, I64, ...)");
 }
 
-// C++ errors as the Python exceptions a user expects: bad input → ValueError, I/O → OSError.
+// C++ errors as the Python exceptions a user expects: bad input → ValueError; I/O errors
+// (OSError with errno and path) pass to the one translator in module.cpp.
 template <class F>
 auto translated(F&& body) {
   try {
     return body();
-  } catch (const std::system_error& e) {
-    PyErr_SetString(PyExc_OSError, e.what());
-    throw py::error_already_set();
+  } catch (const std::system_error&) {
+    throw;
   } catch (const std::out_of_range& e) {
     throw py::key_error(e.what());
   } catch (const std::logic_error& e) {  // invalid_argument, length_error, domain_error

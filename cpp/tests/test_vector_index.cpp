@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -9,6 +10,7 @@
 #include <set>
 
 #include "ragtune/index/vector_index.hpp"
+#include "ragtune/io/files.hpp"
 
 namespace ix = ragtune::index;
 
@@ -131,13 +133,21 @@ TEST(vector_index, save_and_load_round_trip_and_reject_corruption) {
     std::ofstream out(graph, std::ios::binary | std::ios::trunc);
     out.write(content.data(), static_cast<std::streamsize>(content.size() / 2));
   }
-  EXPECT_THROW(ix::vector_index::load(vectors, graph, params), std::runtime_error);
+  EXPECT_THROW(ix::vector_index::load(vectors, graph, params), ragtune::io::format_error);  // ValueError in Python
   std::remove(graph.c_str());
   {
     std::ofstream out(vectors, std::ios::binary | std::ios::app);
     out << "junk";
   }
-  EXPECT_THROW(ix::vector_index::load(vectors, graph, params), std::runtime_error);
+  EXPECT_THROW(ix::vector_index::load(vectors, graph, params), ragtune::io::format_error);
+  // A missing file is an I/O error with its errno and path (OSError in Python).
+  try {
+    ix::vector_index::load(vectors + ".missing", graph, params);
+    FAIL() << "loading a missing file succeeded";
+  } catch (const ragtune::io::io_error& e) {
+    EXPECT_EQ(e.code().value(), ENOENT);
+    EXPECT_EQ(e.path(), vectors + ".missing");
+  }
 }
 
 }  // namespace

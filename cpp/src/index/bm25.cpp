@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "ragtune/io/files.hpp"
 #include "ragtune/text/word_tokenizer.hpp"
 #include "ragtune/util/parallel.hpp"
 #include "top_k.hpp"
@@ -224,23 +225,26 @@ void bm25_index::save(const std::string& path) const {
       put_u32(tf);
     }
   });
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) throw std::runtime_error("cannot create " + path);
-  const bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size() && std::fflush(f) == 0 &&
-                  ::fsync(::fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) throw std::runtime_error("could not write " + path + " (disk full?)");
+  std::FILE* f = io::open_file(path, "wb");
+  try {
+    io::write_all(f, out.data(), out.size(), path);
+  } catch (...) {
+    std::fclose(f);
+    throw;
+  }
+  io::sync_and_close(f, path);
 }
 
 std::unique_ptr<bm25_index> bm25_index::load(const std::string& path, std::size_t slot_limit) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) throw std::runtime_error("cannot open " + path);
+  std::FILE* f = io::open_file(path, "rb");
   std::string data;
   char buffer[65536];
   for (std::size_t got; (got = std::fread(buffer, 1, sizeof(buffer), f)) > 0;) data.append(buffer, got);
+  const bool failed = std::ferror(f) != 0;
   std::fclose(f);
+  if (failed) io::throw_io_error("cannot read", path);
   std::size_t at = 0;
-  auto bad = [&](const std::string& what) { return std::runtime_error(path + " is not a valid ragtune BM25 file: " + what); };
+  auto bad = [&](const std::string& what) { return io::format_error(path + " is not a valid ragtune BM25 file: " + what); };
   auto take = [&](void* dst, std::size_t n) {
     if (n > data.size() - at) throw bad("truncated");
     std::memcpy(dst, data.data() + at, n);

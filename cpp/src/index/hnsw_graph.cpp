@@ -3,6 +3,9 @@
 // NO_MANUAL_VECTORIZATION is defined for every translation unit (CMakeLists.txt).
 #include <hnswlib/hnswlib.h>
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -10,6 +13,7 @@
 #include <queue>
 #include <stdexcept>
 
+#include "ragtune/io/files.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 #include "ragtune/util/parallel.hpp"
 
@@ -34,7 +38,7 @@ using tableint = hnswlib::tableint;
 
 template <class T>
 T read_pod(const std::vector<char>& file, std::size_t& at) {
-  if (at + sizeof(T) > file.size()) throw std::runtime_error("HNSW graph file is truncated");
+  if (at + sizeof(T) > file.size()) throw io::format_error("HNSW graph file is truncated");
   T value;
   std::memcpy(&value, file.data() + at, sizeof(T));
   at += sizeof(T);
@@ -60,7 +64,7 @@ void validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
   const auto m = read_pod<std::size_t>(file, at);
   const auto mult = read_pod<double>(file, at);
   read_pod<std::size_t>(file, at);  // ef_construction
-  auto bad = [](const std::string& what) { throw std::runtime_error("HNSW graph file is corrupted: " + what); };
+  auto bad = [](const std::string& what) { throw io::format_error("HNSW graph file is corrupted: " + what); };
   if (offset_level0 != 0) bad("level-0 offset is not 0");
   if (m == 0 || m > 4096 || max_m != m || max_m0 != 2 * m) bad("M out of range");
   const std::size_t links0 = max_m0 * sizeof(tableint) + sizeof(unsigned int);
@@ -230,20 +234,24 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
 
 void hnsw_graph::save(const std::string& path) const {
   impl_->graph->saveIndex(path);
-  // hnswlib does not check its writes: confirm the file is complete.
+  // hnswlib does not check its writes: confirm the file is complete, and say why not.
   std::ifstream check(path, std::ios::binary | std::ios::ate);
-  if (!check || static_cast<std::size_t>(check.tellg()) != impl_->graph->indexFileSize())
-    throw std::runtime_error("could not write the HNSW graph to " + path + " (disk full?)");
+  if (!check || static_cast<std::size_t>(check.tellg()) != impl_->graph->indexFileSize()) {
+    struct statvfs disk {};
+    const bool full = ::statvfs(path.c_str(), &disk) == 0 &&
+                      static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize < impl_->graph->indexFileSize();
+    throw io::io_error(full ? ENOSPC : EIO, "cannot write the HNSW graph to", path);
+  }
 }
 
 std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, std::size_t dim, bool inner_product,
                                              std::size_t slot_count) {
   std::ifstream input(path, std::ios::binary | std::ios::ate);
-  if (!input) throw std::runtime_error("cannot open HNSW graph file " + path);
+  if (!input) io::throw_io_error("cannot open the HNSW graph file", path);
   const auto size = static_cast<std::size_t>(input.tellg());
   std::vector<char> file(size);
   input.seekg(0);
-  if (!input.read(file.data(), static_cast<std::streamsize>(size))) throw std::runtime_error("cannot read " + path);
+  if (!input.read(file.data(), static_cast<std::streamsize>(size))) io::throw_io_error("cannot read", path);
   validate_graph_file(file, dim, slot_count);
   auto state = std::make_unique<impl>(dim, inner_product);
   state->graph = std::make_unique<graph_type>(&state->space);

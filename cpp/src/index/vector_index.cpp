@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hnsw_graph.hpp"
+#include "ragtune/io/files.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 #include "ragtune/util/parallel.hpp"
 #include "top_k.hpp"
@@ -66,16 +67,6 @@ void store(search_results& r, std::size_t q, const std::vector<scored_slot>& bes
   }
 }
 
-// Writes all of `size` bytes or throws, naming the file.
-void write_all(std::FILE* f, const void* data, std::size_t size, const std::string& path) {
-  if (size > 0 && std::fwrite(data, 1, size, f) != size) throw std::runtime_error("could not write " + path);
-}
-
-void sync_and_close(std::FILE* f, const std::string& path) {
-  const bool ok = std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-  std::fclose(f);
-  if (!ok) throw std::runtime_error("could not flush " + path + " to disk");
-}
 
 // Merges per-thread best lists into final results (the order is deterministic: see top_k).
 template <class Locals>
@@ -323,39 +314,35 @@ search_results vector_index::graph_search(const float* queries, std::size_t nq, 
 
 void vector_index::save(const std::string& vectors_path, const std::string& graph_path) const {
   std::shared_lock lock(mutex_);
-  std::FILE* f = std::fopen(vectors_path.c_str(), "wb");
-  if (f == nullptr) throw std::runtime_error("cannot create " + vectors_path);
+  std::FILE* f = io::open_file(vectors_path, "wb");
   try {
     const std::uint64_t header[5] = {1, dim_, static_cast<std::uint64_t>(metric_), alive_.size(), live_};
-    write_all(f, vectors_magic, sizeof(vectors_magic), vectors_path);
-    write_all(f, header, sizeof(header), vectors_path);
-    write_all(f, alive_.words().data(), alive_.words().size() * sizeof(std::uint64_t), vectors_path);
-    write_all(f, vectors_.data(), vectors_.size() * sizeof(float), vectors_path);
+    io::write_all(f, vectors_magic, sizeof(vectors_magic), vectors_path);
+    io::write_all(f, header, sizeof(header), vectors_path);
+    io::write_all(f, alive_.words().data(), alive_.words().size() * sizeof(std::uint64_t), vectors_path);
+    io::write_all(f, vectors_.data(), vectors_.size() * sizeof(float), vectors_path);
   } catch (...) {
     std::fclose(f);
     throw;
   }
-  sync_and_close(f, vectors_path);
+  io::sync_and_close(f, vectors_path);
   if (graph_) {
     graph_->hnsw->save(graph_path);
-    std::FILE* g = std::fopen(graph_path.c_str(), "rb");
-    if (g == nullptr) throw std::runtime_error("cannot reopen " + graph_path);
-    sync_and_close(g, graph_path);
+    io::sync_and_close(io::open_file(graph_path, "rb"), graph_path);
   }
 }
 
 std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path, const std::string& graph_path,
                                                  hnsw_params params) {
-  std::FILE* f = std::fopen(vectors_path.c_str(), "rb");
-  if (f == nullptr) throw std::runtime_error("cannot open " + vectors_path);
+  std::FILE* f = io::open_file(vectors_path, "rb");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
   std::fseek(f, 0, SEEK_END);
   const long file_size = std::ftell(f);
   std::fseek(f, 0, SEEK_SET);
   char magic[8];
   std::uint64_t header[5];
-  auto bad = [&](const std::string& what) -> std::runtime_error {
-    return std::runtime_error(vectors_path + " is not a valid ragtune vector file: " + what);
+  auto bad = [&](const std::string& what) {
+    return io::format_error(vectors_path + " is not a valid ragtune vector file: " + what);
   };
   if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, vectors_magic, 8) != 0) throw bad("wrong magic bytes");
   if (std::fread(header, sizeof(std::uint64_t), 5, f) != 5) throw bad("truncated header");

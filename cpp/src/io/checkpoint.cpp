@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "ragtune/io/files.hpp"
+
 namespace ragtune::io {
 namespace {
 
@@ -45,7 +47,7 @@ checkpoint checkpoint::open(const std::string& path, const read_limits& limits) 
   if (is_directory(path)) {
     if (exists(path + "/model.safetensors.index.json")) index_path = path + "/model.safetensors.index.json";
     else if (exists(path + "/model.safetensors")) single_path = path + "/model.safetensors";
-    else throw std::runtime_error(path + " holds neither model.safetensors nor model.safetensors.index.json");
+    else throw format_error(path + " holds neither model.safetensors nor model.safetensors.index.json");
   } else if (ends_with(path, ".json")) {
     index_path = path;
   } else {
@@ -61,26 +63,26 @@ checkpoint checkpoint::open(const std::string& path, const read_limits& limits) 
     const auto size = std::filesystem::file_size(index_path, size_error);
     // Checked before reading: a hostile index file must not be read into memory whole.
     if (size_error || size > limits.max_header_bytes)
-      throw std::runtime_error(index_path + (size_error ? " cannot be read" : " is too large (over the header limit)"));
+      throw format_error(index_path + (size_error ? " cannot be read" : " is too large (over the header limit)"));
     std::ifstream in(index_path);
-    if (!in) throw std::runtime_error("cannot open " + index_path);
+    if (!in) throw_io_error("cannot open", index_path);
     std::stringstream text;
     text << in.rdbuf();
     nlohmann::json index;
     try {
       index = nlohmann::json::parse(text.str());
     } catch (const nlohmann::json::exception& e) {
-      throw std::runtime_error(index_path + " is not valid JSON: " + e.what());
+      throw format_error(index_path + " is not valid JSON: " + e.what());
     }
     if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
-      throw std::runtime_error(index_path + " has no weight_map object");
+      throw format_error(index_path + " has no weight_map object");
     if (index.contains("metadata") && index["metadata"].is_object())
       for (auto& [key, value] : index["metadata"].items())
         out.metadata_[key] = value.is_string() ? value.get<std::string>() : value.dump();
     std::map<std::string, std::string> wanted;  // tensor -> shard
     for (auto& [tensor, shard] : index["weight_map"].items()) {
       if (!shard.is_string() || !plain_file_name(shard.get<std::string>()))
-        throw std::runtime_error(index_path + ": tensor '" + tensor +
+        throw format_error(index_path + ": tensor '" + tensor +
                                  "' points at a shard outside the checkpoint folder");
       wanted[tensor] = shard.get<std::string>();
       if (std::find(out.shard_names_.begin(), out.shard_names_.end(), shard.get<std::string>()) ==
@@ -94,7 +96,7 @@ checkpoint checkpoint::open(const std::string& path, const read_limits& limits) 
       for (const auto& t : out.shards_[s].tensors()) {
         const auto found = wanted.find(t.name);
         if (found == wanted.end() || found->second != out.shard_names_[s])
-          throw std::runtime_error(index_path + ": shard " + out.shard_names_[s] + " holds '" + t.name +
+          throw format_error(index_path + ": shard " + out.shard_names_[s] + " holds '" + t.name +
                                    "', which the index does not assign to it");
       }
     for (const auto& [tensor, shard] : wanted) {
@@ -103,14 +105,14 @@ checkpoint checkpoint::open(const std::string& path, const read_limits& limits) 
       try {
         out.shards_[s].find(tensor);
       } catch (const std::out_of_range&) {
-        throw std::runtime_error(index_path + ": tensor '" + tensor + "' is missing from " + shard);
+        throw format_error(index_path + ": tensor '" + tensor + "' is missing from " + shard);
       }
     }
   }
   for (std::size_t s = 0; s < out.shards_.size(); ++s)
     for (const auto& t : out.shards_[s].tensors()) {
       if (!out.tensors_.emplace(t.name, std::make_pair(s, &t)).second)
-        throw std::runtime_error("tensor '" + t.name + "' appears in two shards");
+        throw format_error("tensor '" + t.name + "' appears in two shards");
       out.names_.push_back(t.name);
     }
   return out;

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+
+#include "ragtune/io/files.hpp"
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -18,29 +20,16 @@
 namespace ragtune::io {
 namespace {
 
-std::system_error io_error(const std::string& what) { return std::system_error(errno, std::generic_category(), what); }
-
-void write_all(int fd, const void* data, std::size_t size, std::uint64_t offset, const std::string& path) {
-  const auto* bytes = static_cast<const std::uint8_t*>(data);
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, bytes, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw io_error("cannot write " + path);
-    }
-    bytes += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
-}
-
 void sync_path(const std::string& path, int flags) {
   const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) throw io_error("cannot open " + path + " to sync it");
-  const int result = ::fsync(fd);
-  const int error = errno;
+  if (fd < 0) throw_io_error("cannot open to sync", path);
+  try {
+    sync_fd(fd, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
   ::close(fd);
-  if (result != 0) throw std::system_error(error, std::generic_category(), "cannot sync " + path);
 }
 
 std::string strip_trailing_slashes(std::string path) {
@@ -90,7 +79,7 @@ checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_te
   if (shard_bytes == 0) throw std::invalid_argument("shard size must be positive");
   struct stat st {};
   if (::lstat(out_.c_str(), &st) == 0)
-    throw std::runtime_error(out_ + " already exists; choose a new output folder or remove it first");
+    throw io_error(EEXIST, "the output folder already exists; choose a new one or remove it first", out_);
 
   // Plan: which shard each tensor lands in, in the caller's order.
   std::vector<std::vector<std::size_t>> members;
@@ -118,10 +107,10 @@ checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_te
   const fs::path destination(out_);
   const fs::path parent = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
   if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw std::runtime_error("cannot write " + out_ + ": its parent folder " + parent.string() + " does not exist");
+    throw io_error(ENOENT, "cannot write " + out_ + ": its parent folder does not exist", parent.string());
   remove_stale_staging(parent, destination.filename().string());
   staging_ = (parent / ("." + destination.filename().string() + ".partial-" + random_suffix())).string();
-  if (::mkdir(staging_.c_str(), 0755) != 0) throw io_error("cannot create " + staging_);
+  if (::mkdir(staging_.c_str(), 0755) != 0) throw_io_error("cannot create", staging_);
 
   try {
     for (std::size_t s = 0; s < members.size(); ++s) {
@@ -150,7 +139,7 @@ checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_te
       const std::string name = stem_ + (members.size() == 1 ? "" : numbered) + ".safetensors";
       const std::string path = staging_ + "/" + name;
       const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd < 0) throw io_error("cannot create " + path);
+      if (fd < 0) throw_io_error("cannot create", path);
       const std::uint64_t file_size = 8 + text.size() + offset;
       shards_.push_back(shard{name, fd, file_size, std::make_unique<direct_stream>(path, fd)});
       std::uint8_t length[8];
@@ -234,7 +223,7 @@ void checkpoint_writer::commit() {
                                std::to_string(s.size) + " bytes written); nothing was published");
   for (auto& s : shards_) {
     s.stream->finish(s.size);
-    if (::fsync(s.fd) != 0) throw io_error("cannot sync " + staging_ + "/" + s.file_name);
+    sync_fd(s.fd, staging_ + "/" + s.file_name);
     ::close(s.fd);
     s.fd = -1;
   }
@@ -244,10 +233,10 @@ void checkpoint_writer::commit() {
     const std::string text = index.dump(2) + "\n";
     const std::string path = staging_ + "/" + stem_ + ".safetensors.index.json";
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) throw io_error("cannot create " + path);
+    if (fd < 0) throw_io_error("cannot create", path);
     try {
-      write_all(fd, text.data(), text.size(), 0, path);
-      if (::fsync(fd) != 0) throw io_error("cannot sync " + path);
+      write_all_at(fd, text.data(), text.size(), 0, path);
+      sync_fd(fd, path);
     } catch (...) {
       ::close(fd);
       throw;
@@ -257,7 +246,7 @@ void checkpoint_writer::commit() {
   sync_path(staging_, O_RDONLY | O_DIRECTORY);
   // RENAME_NOREPLACE: never clobber a folder that appeared while we were writing.
   if (::renameat2(AT_FDCWD, staging_.c_str(), AT_FDCWD, out_.c_str(), RENAME_NOREPLACE) != 0)
-    throw io_error("cannot publish " + out_ + " (does it exist now?)");
+    throw_io_error("cannot publish (does it exist now?)", out_);
   committed_ = true;
   const std::filesystem::path parent = std::filesystem::path(out_).has_parent_path()
                                            ? std::filesystem::path(out_).parent_path()

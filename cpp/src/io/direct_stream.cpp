@@ -8,6 +8,8 @@
 #include <cstring>
 #include <system_error>
 
+#include "ragtune/io/files.hpp"
+
 namespace ragtune::io {
 namespace {
 
@@ -15,19 +17,6 @@ namespace {
 // every common device. The buffer is large enough that each write is one big request.
 constexpr std::size_t alignment = 4096;
 constexpr std::size_t capacity = 16u << 20;
-
-void write_all(int fd, const std::uint8_t* bytes, std::size_t size, std::uint64_t offset, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::pwrite(fd, bytes, size, static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw std::system_error(errno, std::generic_category(), "cannot write " + path);
-    }
-    bytes += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
-}
 
 }  // namespace
 
@@ -59,14 +48,14 @@ void direct_stream::release() noexcept {
 }
 
 void direct_stream::flush_full() {
-  write_all(direct_fd_, buffer_.get(), capacity, buffer_start_, path_);
+  write_all_at(direct_fd_, buffer_.get(), capacity, buffer_start_, path_);
   buffer_start_ += capacity;
   fill_ = 0;
 }
 
 void direct_stream::stop_streaming() {
   // What is buffered goes out through the page cache; the direct descriptor is done.
-  if (fill_ > 0) write_all(buffered_fd_, buffer_.get(), fill_, buffer_start_, path_);
+  if (fill_ > 0) write_all_at(buffered_fd_, buffer_.get(), fill_, buffer_start_, path_);
   fill_ = 0;
   release();
 }
@@ -75,7 +64,7 @@ void direct_stream::write(std::uint64_t offset, const void* data, std::size_t si
   const auto* bytes = static_cast<const std::uint8_t*>(data);
   if (direct_fd_ >= 0 && offset != buffer_start_ + fill_) stop_streaming();
   if (direct_fd_ < 0) {
-    write_all(buffered_fd_, bytes, size, offset, path_);
+    write_all_at(buffered_fd_, bytes, size, offset, path_);
     return;
   }
   while (size > 0) {
@@ -93,12 +82,12 @@ void direct_stream::finish(std::uint64_t file_size) {
     // The last block is padded to the alignment, then the file is cut back to its size.
     const std::size_t padded = (fill_ + alignment - 1) / alignment * alignment;
     std::memset(buffer_.get() + fill_, 0, padded - fill_);
-    write_all(direct_fd_, buffer_.get(), padded, buffer_start_, path_);
+    write_all_at(direct_fd_, buffer_.get(), padded, buffer_start_, path_);
     fill_ = 0;
   }
   release();
   if (::ftruncate(buffered_fd_, static_cast<off_t>(file_size)) != 0)
-    throw std::system_error(errno, std::generic_category(), "cannot size " + path_);
+    throw_io_error("cannot size", path_);
 }
 
 }  // namespace ragtune::io

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "ragtune/io/files.hpp"
+
 namespace ragtune::io {
 namespace {
 
@@ -29,8 +31,8 @@ constexpr dtype_entry dtypes[] = {
     {"F64", dtype::f64, 8},      {"I64", dtype::i64, 8}, {"U64", dtype::u64, 8},
 };
 
-std::runtime_error invalid(const std::string& path, const std::string& what) {
-  return std::runtime_error(path + " is not a valid safetensors file: " + what);
+format_error invalid(const std::string& path, const std::string& what) {
+  return format_error(path + " is not a valid safetensors file: " + what);
 }
 
 }  // namespace
@@ -120,12 +122,12 @@ void safetensors_file::populate(const tensor_info& tensor, std::uint64_t from, s
 
 safetensors_file safetensors_file::open(const std::string& path, const read_limits& limits) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open " + path);
+  if (fd < 0) throw_io_error("cannot open", path);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int error = errno;
     ::close(fd);
-    throw std::system_error(error, std::generic_category(), "cannot stat " + path);
+    throw io_error(error, "cannot stat", path);
   }
   safetensors_file file;
   file.size_ = static_cast<std::uint64_t>(st.st_size);
@@ -137,7 +139,7 @@ safetensors_file safetensors_file::open(const std::string& path, const read_limi
   ::close(fd);
   if (file.mapping_ == MAP_FAILED) {
     file.mapping_ = nullptr;
-    throw std::system_error(errno, std::generic_category(), "cannot map " + path);
+    throw_io_error("cannot map", path);
   }
   const auto* base = static_cast<const std::uint8_t*>(file.mapping_);
   std::uint64_t header_size = 0;
