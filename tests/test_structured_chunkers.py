@@ -110,3 +110,20 @@ def test_sentence_chunker_bad_input():
         SentenceChunker().split(b"\xff")
     assert SentenceChunker().split("   ") == []
     assert "SentenceChunker(chunk_size=1000" in repr(SentenceChunker())
+
+
+def test_one_heading_parser_skips_code_for_faq_raft_titles_and_markdown_chunks():
+    """A '# comment?' inside fenced code is code: not an FAQ question, not a RAFT title,
+    not a Markdown section; reST underlines of '~' are underlines, not fences."""
+    from ragtune import MarkdownChunker
+    from ragtune.datasets import parse_faq, section_titles
+
+    doc = ("# Guide\n\n## How do I install it?\n\nRun this:\n\n```sh\n# Why does pip fail?\npip install x\n```\n\n"
+           "## What is C#?\n\nA language.\n")
+    assert [i.question for i in parse_faq(doc)] == ["How do I install it?", "What is C#?"]
+    assert [t for _, t in section_titles(doc)] == ["Guide", "How do I install it?", "What is C#?"]
+    paths = [c.metadata["header_path"] for c in MarkdownChunker(chunk_size=1000).split(doc)]
+    assert paths == ["Guide", "Guide > How do I install it?", "Guide > What is C#?"]
+    rest = "Caveats\n~~~~~~~\n\nWhy not?\n--------\n\nBecause.\n\n::\n\n   # not a title?\n   x = 1\n"
+    assert [t for _, t in section_titles(rest)] == ["Caveats", "Why not?"]
+    assert [i.answer.splitlines()[0] for i in parse_faq(rest)] == ["Because."]

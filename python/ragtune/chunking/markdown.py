@@ -3,19 +3,15 @@ blocks kept whole."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from .._inputs import as_int, as_text
 from .chunk import Chunk
+from .headings import scan_lines
 from .recursive import RecursiveChunker
 from .spans import chunks_from_spans, strip_span
 
-# ATX headers: up to three spaces, 1-6 '#', then a space or the end of the line.
-_HEADER = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t#]*$")
-# Fences: ``` or ~~~ (three or more), up to three spaces of indentation.
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ class MarkdownChunker:
         sections: list[list[_Block]] = []
         blocks: list[_Block] = []
         path: list[tuple[int, str]] = []
-        fence: str | None = None
+        fence = False
         block_start = 0
         position = 0
 
@@ -91,31 +87,26 @@ class MarkdownChunker:
             if end > block_start:
                 blocks.append(_Block(block_start, end, is_code, tuple(title for _, title in path)))
 
-        for line in text.splitlines(keepends=True):
-            line_start, position = position, position + len(line)
-            bare = line.rstrip("\r\n")
-            if fence is not None:
-                closing = _FENCE.match(bare)
-                if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence) \
-                        and not bare.strip()[len(closing.group(1)):].strip():
-                    close(position, True)
-                    block_start, fence = position, None
+        for line in scan_lines(text):
+            position = line.end
+            if line.fence == "open":
+                close(line.start, False)
+                block_start, fence = line.start, True
                 continue
-            opening = _FENCE.match(bare)
-            if opening:
-                close(line_start, False)
-                block_start, fence = line_start, opening.group(1)
+            if line.fence == "close":
+                close(line.end, True)
+                block_start, fence = line.end, False
                 continue
-            header = _HEADER.match(bare)
-            if header and len(header.group(1)) <= self.max_header_level:
-                close(line_start, False)
-                if blocks:
-                    sections.append(blocks)
-                blocks = []
-                level = len(header.group(1))
-                path = [(lv, title) for lv, title in path if lv < level] + [(level, (header.group(2) or "").strip())]
-                block_start = line_start
-        close(position, fence is not None)  # an unclosed fence runs to the end, as CommonMark says
+            if line.code or line.heading is None or line.heading[0] > self.max_header_level:
+                continue
+            close(line.start, False)
+            if blocks:
+                sections.append(blocks)
+            blocks = []
+            level, title = line.heading
+            path = [(lv, t) for lv, t in path if lv < level] + [(level, title)]
+            block_start = line.start
+        close(position, fence)  # an unclosed fence runs to the end, as CommonMark says
         if blocks:
             sections.append(blocks)
         return sections

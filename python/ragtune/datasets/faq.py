@@ -5,14 +5,10 @@ answer. Offsets are exact, so answers can be located in chunked documents.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .._inputs import as_text
-
-# reST underlines (and overlines) use one repeated punctuation character.
-_UNDERLINE = re.compile(r"^([=\-`:'\"~^_*+#<>.])\1{2,}\s*$")
-_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(.*?\S)(?:\s+#+)?\s*$")
+from ..chunking.headings import section_titles as find_titles
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,31 +29,15 @@ class FAQItem:
 
 
 def section_titles(text: str) -> list[tuple[int, str]]:
-    """(code-point offset, title) of every reST section title and Markdown heading, in order.
+    """(code-point offset, title) of every reST section title and Markdown heading
+    outside fenced code, in order (:func:`ragtune.chunking.headings.section_titles`).
 
     Examples
     --------
     >>> section_titles("Intro\\n=====\\n\\ntext\\n\\n## Usage\\nmore")
     [(0, 'Intro'), (19, 'Usage')]
     """
-    lines = as_text(text).splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    return [(offsets[n], title) for n, title, _ in _titles([line.rstrip("\r\n") for line in lines])]
-
-
-def _titles(lines: list[str]) -> list[tuple[int, str, int]]:
-    """(line number, title, lines used) for every reST title or Markdown heading."""
-    titles = []
-    for i, line in enumerate(lines):
-        heading = _MARKDOWN_HEADING.match(line)
-        if heading:
-            titles.append((i, heading.group(1), 1))
-        elif (i + 1 < len(lines) and line.strip() and not _UNDERLINE.match(line)
-              and _UNDERLINE.match(lines[i + 1]) and len(lines[i + 1].rstrip()) >= len(line.rstrip())):
-            titles.append((i, line.strip(), 2))
-    return titles
+    return [(t.start, t.title) for t in find_titles(as_text(text))]
 
 
 def parse_faq(text: str, *, source: str | None = None) -> list[FAQItem]:
@@ -74,20 +54,20 @@ def parse_faq(text: str, *, source: str | None = None) -> list[FAQItem]:
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
-    bare = [line.rstrip("\r\n") for line in lines]
-    titles = _titles(bare)
+    titles = find_titles(text)
     items = []
-    for n, (line_no, title, used) in enumerate(titles):
+    for n, found in enumerate(titles):
+        title = found.title
         if not title.endswith("?"):
             continue
-        body_start = offsets[line_no + used]
-        body_end = offsets[titles[n + 1][0]] if n + 1 < len(titles) else len(text)
+        body_start = offsets[found.line + found.lines]
+        body_end = titles[n + 1].start if n + 1 < len(titles) else len(text)
         answer = text[body_start:body_end]
         stripped = answer.strip()
         if not stripped:
             continue
         answer_start = body_start + answer.index(stripped[0])
-        question_start = offsets[line_no] + bare[line_no].index(title[0])
+        question_start = found.start + lines[found.line].index(title[0])
         items.append(FAQItem(title, stripped, source, question_start, question_start + len(title),
                              answer_start, answer_start + len(stripped)))
     return items
