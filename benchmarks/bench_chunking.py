@@ -175,7 +175,9 @@ def token_mode(texts: list[str], report: Report, repeat: int) -> None:
     size, overlap = TOKEN_SETTING
     section = f"tokens {size}/{overlap}"
     print(f"\n== token mode (MiniLM WordPiece): chunk_size={size} tokens, chunk_overlap={overlap} ==")
-    print(f"   (on {report.size_mb:.1f} MB: LangChain tokenises every piece at every level, so this part uses a subset)")
+    print(
+        f"   (on {report.size_mb:.1f} MB: LangChain tokenises every piece at every level, so this part uses a subset)"
+    )
     langchain = LangChain.from_huggingface_tokenizer(tokenizer, chunk_size=size, chunk_overlap=overlap)
     base, _ = timed(lambda: [langchain.split_text(t) for t in texts], 1)
     report.add(section, "langchain from_huggingface_tokenizer", base, base)

@@ -38,7 +38,9 @@ def maybe_drop_oracle(docs: list[int], oracle: int, chunks: int, rng: random.Ran
                 return
 
 
-def python_reference(oracles: list[int], chunks: int, seed: int, ranked: list[list[int]] | None = None) -> list[list[int]]:
+def python_reference(
+    oracles: list[int], chunks: int, seed: int, ranked: list[list[int]] | None = None
+) -> list[list[int]]:
     """The reference algorithm, written plainly but without gorilla's O(N) list copies:
     distractors are uniform draws, or (hard) the first non-oracle ranked neighbours."""
     rng = random.Random(seed)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything ragtune needs on a fresh Debian machine and builds it.
 # Idempotent: each step is skipped when already done, so it is cheap to re-run.
-#   1. Debian packages (compilers incl. clang, xsimd, oneTBB, PCRE2, GoogleTest, the doc corpora)
+#   1. Debian packages (compilers incl. clang, clang-format, xsimd, oneTBB, PCRE2, GoogleTest, the doc corpora)
 #   2. a virtualenv in .venv with the Python dependencies (torch pinned to the CPU build)
 #   3. the hnswlib 0.8.0 headers from its PyPI sdist (never committed)
 #   4. ragtune itself (editable) and the C++ unit tests
@@ -11,7 +11,8 @@ root=$(pwd)
 
 apt_packages=(build-essential pkg-config libxsimd-dev libtbb-dev libpcre2-dev libgtest-dev
               nlohmann-json3-dev python3-venv python3.11-doc linux-doc-6.1
-              clang libclang-rt-14-dev)  # clang: sanitizer builds and libFuzzer (scripts/build_sanitizers.sh)
+              clang libclang-rt-14-dev  # clang: sanitizer builds and libFuzzer (scripts/build_sanitizers.sh)
+              clang-format)             # the C++ style (.clang-format), checked by tests/test_style.py
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -92,3 +92,18 @@ def models(tmp_path_factory, smollm2):
     return get
 
 
+
+
+# The slow tier: notebooks, SIGKILL and disk-full runs, concurrency stress, real PEFT and
+# training, the experiment, the fuzz smoke runs and the command line (subprocesses).
+# `pytest -m "not slow"` leaves them out for a quick check; the README's test command
+# (scripts/test.sh) runs everything.
+SLOW_MODULES = {"test_notebooks", "test_crash_safety", "test_finetune_crash", "test_index_concurrency",
+                "test_fuzz_smoke", "test_lora_peft", "test_lora_combine", "test_experiment", "test_finetune",
+                "test_cli", "test_disk_full", "test_stress"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module is not None and item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

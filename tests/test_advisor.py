@@ -87,7 +87,11 @@ def test_unknown_inputs_lower_the_confidence():
 
 def test_contradictory_inputs_are_named_and_lower_the_confidence():
     rec = advise(knowledge_changes="daily", latency_budget_ms=150, labelled_examples=20)
-    assert rec.conflicts and "knowledge_changes='daily'" in rec.conflicts[0] and "latency_budget_ms=150" in rec.conflicts[0]
+    assert (
+        rec.conflicts
+        and "knowledge_changes='daily'" in rec.conflicts[0]
+        and "latency_budget_ms=150" in rec.conflicts[0]
+    )
     assert rec.confidence_label == "low"
     assert any(r.input == "latency_budget_ms" for r in rec.against)
     assert "Conflicting inputs" in rec.explain()

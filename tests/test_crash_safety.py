@@ -97,8 +97,12 @@ def checkpoint(tmp_path_factory):
     adapter.mkdir()
     factors = {}
     for n in range(LAYERS):
-        factors[f"base_model.model.model.layers.{n}.q_proj.lora_A.weight"] = rng.normal(size=(8, 2048)).astype(np.float32)
-        factors[f"base_model.model.model.layers.{n}.q_proj.lora_B.weight"] = rng.normal(size=(2048, 8)).astype(np.float32)
+        factors[f"base_model.model.model.layers.{n}.q_proj.lora_A.weight"] = rng.normal(size=(8, 2048)).astype(
+            np.float32
+        )
+        factors[f"base_model.model.model.layers.{n}.q_proj.lora_B.weight"] = rng.normal(size=(2048, 8)).astype(
+            np.float32
+        )
     save_file(factors, str(adapter / "adapter_model.safetensors"))
     (adapter / "adapter_config.json").write_text(json.dumps(
         {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj"]}))
@@ -124,7 +128,9 @@ def test_merge_output_is_complete_or_absent_after_sigkill(tmp_path, checkpoint):
     complete = absent = mid_write = 0
     for n in range(ITERATIONS):
         out = tmp_path / f"merged-{n}"
-        acks = run_and_kill(["merge", str(base), str(adapter), str(out)], delay=startup + rng.uniform(0, 1.6 * merge_seconds))
+        acks = run_and_kill(
+            ["merge", str(base), str(adapter), str(out)], delay=startup + rng.uniform(0, 1.6 * merge_seconds)
+        )
         if out.exists():
             assert same_checkpoint(out, reference), f"iteration {n}: a partial or wrong checkpoint was published"
             complete += 1

@@ -35,7 +35,12 @@ def faq():
     docs = python_docs()
     documents = {name: text for n, (name, text) in enumerate(sorted(docs.items()))
                  if name.startswith("faq/") or n % 8 == 0}
-    pairs = [p for name in documents if name.startswith("faq/") for p in pairs_from_faq(parse_faq(documents[name], source=name))]
+    pairs = [
+        p
+        for name in documents
+        if name.startswith("faq/")
+        for p in pairs_from_faq(parse_faq(documents[name], source=name))
+    ]
     chunker = RecursiveChunker(chunk_size=600, chunk_overlap=60)
     chunks = [c for doc in chunker.split_many(list(documents.values()), sources=list(documents)) for c in doc]
     index = Index(embedding=HashingEmbeddings(dim=256))

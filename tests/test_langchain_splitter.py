@@ -103,11 +103,37 @@ def test_constructor_errors_match_langchain():
 
 # -- generated text ------------------------------------------------------------
 
-ALPHABET = list(
-    "ab cdxyz.,!?#-=*\n\n\n\t"
-) + ["\r\n", "\u00a0", "\u3000", "\u2028", "\u2009", "é", "e\u0301", "日本", "語", "😀", "🇫🇷", "。", "\u0085", "\x1c", "ß"]
+ALPHABET = list("ab cdxyz.,!?#-=*\n\n\n\t") + [
+    "\r\n",
+    "\u00a0",
+    "\u3000",
+    "\u2028",
+    "\u2009",
+    "é",
+    "e\u0301",
+    "日本",
+    "語",
+    "😀",
+    "🇫🇷",
+    "。",
+    "\u0085",
+    "\x1c",
+    "ß",
+]
 LITERAL_SEPARATORS = ["\n\n", "\n", " ", "", ". ", "\r\n", "。", "\u00a0", "ab", "😀"]
-REGEX_SEPARATORS = [r"\n\n+", r"\s+", r"[.!?]\s", r"(?<=\.) ", r"(?=\n)", r"\n#{1,6} ", r"\n-+\n", r"$", r"\d+", r"x*", r"[^\x00-\x7f]"]
+REGEX_SEPARATORS = [
+    r"\n\n+",
+    r"\s+",
+    r"[.!?]\s",
+    r"(?<=\.) ",
+    r"(?=\n)",
+    r"\n#{1,6} ",
+    r"\n-+\n",
+    r"$",
+    r"\d+",
+    r"x*",
+    r"[^\x00-\x7f]",
+]
 
 texts = st.lists(st.sampled_from(ALPHABET), max_size=300).map("".join)
 
@@ -141,7 +167,9 @@ def test_identical_with_regex_separators(text, size, overlap_fraction, keep, sep
                      separators=separators, is_separator_regex=True)
 
 
-@pytest.mark.parametrize("pattern", [r"\s", r"\s+", r"\S+", r"[\s.]", r"[^\s]+", r"\w+", r"\b", r"\Z", r".\Z", r"^a", r"$", r"[]a]", r"\d"])
+@pytest.mark.parametrize(
+    "pattern", [r"\s", r"\s+", r"\S+", r"[\s.]", r"[^\s]+", r"\w+", r"\b", r"\Z", r".\Z", r"^a", r"$", r"[]a]", r"\d"]
+)
 @pytest.mark.parametrize("text", ["aa\x1cbb\x85cc\u2028dd ee\u3000ff", "ab\x1fcd\n", "x]a]y 12 z\n", "é\u0301 日本 😀"])
 @pytest.mark.parametrize("keep", KEEP)
 def test_regex_dialect_edge_cases(pattern, text, keep):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from ragtune import _core
 from ragtune.lora import LoraAdapter, combine_adapters, merge, unmerge

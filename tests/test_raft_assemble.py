@@ -116,11 +116,17 @@ def test_quotes_and_budget_are_checked_before_the_oracle_share_is_drawn(faq_corp
     budgeted = assemble(chunks, items, p=0.5, seed=1, max_tokens=700, tokenizer=minilm_tokenizer)
     report = budgeted.report
     assert report.dropped_for_budget > 0 and report.truncated_distractors > 0
-    assert report.examples == len(budgeted.examples) == report.items - report.dropped_for_budget - report.dropped_for_quotes
+    assert (
+        report.examples
+        == len(budgeted.examples)
+        == report.items - report.dropped_for_budget - report.dropped_for_quotes
+    )
     assert report.kept_oracle == int(0.5 * report.examples + 0.5)  # halves round up
     assert report.examples >= 40
     for example in budgeted.examples:
-        total = sum(len(minilm_tokenizer.tokenize(t)) for t in [example.question, example.cot_answer, *example.documents])
+        total = sum(
+            len(minilm_tokenizer.tokenize(t)) for t in [example.question, example.cot_answer, *example.documents]
+        )
         assert total <= 700
 
 
@@ -144,8 +150,11 @@ def test_bad_input(faq_corpus):
         assemble(chunks, [QAItem("q?", [])])
     with pytest.raises(ValueError, match="verify_quotes must be"):
         assemble(chunks, items[:3], verify_quotes="maybe")
-    flagged = assemble(chunks, [QAItem("q?", [items[0].oracle_ids[0]], cot_answer="##begin_quote##invented##end_quote## <ANSWER>: x")],
-                       verify_quotes="flag")
+    flagged = assemble(
+        chunks,
+        [QAItem("q?", [items[0].oracle_ids[0]], cot_answer="##begin_quote##invented##end_quote## <ANSWER>: x")],
+        verify_quotes="flag",
+    )
     assert flagged.report.flagged_for_quotes == 1 and flagged.examples[0].metadata["quotes_ok"] is False
 
 

@@ -61,9 +61,14 @@ def test_formats_and_atomic_jsonl(tmp_path):
 
     items = faq_items()[:5]
     examples = [
-        RaftExample(f"faq-{n}", item.question, [items[(n + 1) % 5].answer, item.answer],
-                    [f"faq/programming.rst.txt: {items[(n + 1) % 5].question}", f"faq/programming.rst.txt: {item.question}"],
-                    [1], f"##begin_quote##{item.answer[:40]}##end_quote## <ANSWER>: see above")
+        RaftExample(
+            f"faq-{n}",
+            item.question,
+            [items[(n + 1) % 5].answer, item.answer],
+            [f"faq/programming.rst.txt: {items[(n + 1) % 5].question}", f"faq/programming.rst.txt: {item.question}"],
+            [1],
+            f"##begin_quote##{item.answer[:40]}##end_quote## <ANSWER>: see above",
+        )
         for n, item in enumerate(items)
     ]
     hf = to_record(examples[0], "hf")

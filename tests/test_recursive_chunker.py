@@ -31,7 +31,9 @@ def test_offsets_are_exact_when_passages_repeat():
 def test_langchain_start_index_is_wrong_where_ours_is_right():
     text = "cd\n\nab\n\nx\n\nab\n\nx\n\nx"
     ours = RecursiveChunker(chunk_size=3, chunk_overlap=3).split(text)
-    theirs = RecursiveCharacterTextSplitter(chunk_size=3, chunk_overlap=3, add_start_index=True).create_documents([text])
+    theirs = RecursiveCharacterTextSplitter(chunk_size=3, chunk_overlap=3, add_start_index=True).create_documents(
+        [text]
+    )
     assert [c.text for c in ours] == [d.page_content for d in theirs]
     assert_exact(text, ours)
     assert [d.metadata["start_index"] for d in theirs] == [0, 4, 8, 11, 15, 15]  # the last "x" is not at 15

@@ -31,17 +31,25 @@ def test_no_pickle_marshal_or_eval_anywhere_in_the_package():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                offences += [f"{path.name}: import {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_MODULES]
+                offences += [
+                    f"{path.name}: import {a.name}" for a in node.names if a.name.split(".")[0] in FORBIDDEN_MODULES
+                ]
             elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in FORBIDDEN_MODULES:
                 offences.append(f"{path.name}: from {node.module} import")
             elif isinstance(node, ast.Call):
                 name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
                 if isinstance(node.func, ast.Name) and name in FORBIDDEN_CALLS:  # re.compile is fine
                     offences.append(f"{path.name}:{node.lineno}: {name}()")
-                if name == "load" and isinstance(node.func, ast.Attribute) and getattr(node.func.value, "id", "") == "torch":
+                if (
+                    name == "load"
+                    and isinstance(node.func, ast.Attribute)
+                    and getattr(node.func.value, "id", "") == "torch"
+                ):
                     offences.append(f"{path.name}:{node.lineno}: torch.load()")
                 for keyword in node.keywords:
-                    if keyword.arg == "allow_pickle" and not (isinstance(keyword.value, ast.Constant) and keyword.value.value is False):
+                    if keyword.arg == "allow_pickle" and not (
+                        isinstance(keyword.value, ast.Constant) and keyword.value.value is False
+                    ):
                         offences.append(f"{path.name}:{node.lineno}: allow_pickle")
     assert not offences, offences
     for source in (PACKAGE.parent.parent / "cpp").rglob("*.cpp"):
@@ -121,7 +129,7 @@ def zip_bytes() -> bytes:
     return buffer.getvalue()
 
 
-HOSTILE = r'''
+HOSTILE = r"""
 import json, resource, struct, sys
 from pathlib import Path
 from ragtune import _core
@@ -132,7 +140,8 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 refused = 0
 # safetensors: a header claiming 99 MB, a file claiming 2^20 tensors of 2^40 elements
 (work / "a.safetensors").write_bytes(struct.pack("<Q", 99 << 20) + b"{}")
-header = json.dumps({f"t{i}": {"dtype": "F32", "shape": [1 << 20, 1 << 20], "data_offsets": [0, 1 << 42]} for i in range(3)}).encode()
+huge = {"dtype": "F32", "shape": [1 << 20, 1 << 20], "data_offsets": [0, 1 << 42]}
+header = json.dumps({f"t{i}": huge for i in range(3)}).encode()
 (work / "b.safetensors").write_bytes(struct.pack("<Q", len(header)) + header)
 # BM25: a document at slot 2^31 - 2 in a 60-byte file
 (work / "bm25.bin").write_bytes(b"RAGTBM25" + struct.pack("<QffQQIII", 1, 1.5, 0.75, 0, 1, 2**31 - 2, 0, 0))
@@ -158,7 +167,7 @@ except ValueError:
     refused += 1
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"refused": refused, "grew_kb": after - before}))
-'''
+"""
 
 
 def test_hostile_sizes_do_not_allocate(tmp_path):

@@ -64,4 +64,6 @@ def test_dot_kernels_through_exact_and_graph_search(isa, dim):
         np.put_along_axis(got, slots, scores, axis=1)
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
         graph_scores, graph_slots = index.search(q, 5, mode="hnsw", ef=300, threads=1)
-        np.testing.assert_allclose(graph_scores, np.take_along_axis(expected, graph_slots, axis=1), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            graph_scores, np.take_along_axis(expected, graph_slots, axis=1), rtol=1e-4, atol=1e-4
+        )

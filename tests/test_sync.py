@@ -211,6 +211,7 @@ def sync_versions(version: int) -> dict[str, str]:
             for i in range(version % 5, 40 + version % 7)}
 
 
+@pytest.mark.slow
 def test_a_sigkill_during_sync_leaves_the_index_as_before_or_after(tmp_path):
     folder = tmp_path / "ix"
     rng = random.Random(99)

@@ -31,9 +31,12 @@ ix::metric parse_metric(const std::string& name) {
 
 const char* metric_name(ix::metric m) {
   switch (m) {
-    case ix::metric::cosine: return "cosine";
-    case ix::metric::inner_product: return "ip";
-    case ix::metric::l2: return "l2";
+    case ix::metric::cosine:
+      return "cosine";
+    case ix::metric::inner_product:
+      return "ip";
+    case ix::metric::l2:
+      return "l2";
   }
   return "?";
 }
@@ -49,7 +52,8 @@ ix::search_mode parse_mode(const std::string& name) {
 float_array matrix(const py::handle& object, std::size_t dim, const char* what) {
   float_array array = float_array::ensure(object);
   if (!array) throw py::type_error(std::string(what) + " must be an array of numbers");
-  if (array.ndim() == 1 && static_cast<std::size_t>(array.shape(0)) == dim) array = array.reshape({py::ssize_t(1), py::ssize_t(dim)});
+  if (array.ndim() == 1 && static_cast<std::size_t>(array.shape(0)) == dim)
+    array = array.reshape({py::ssize_t(1), py::ssize_t(dim)});
   if (array.ndim() != 2 || static_cast<std::size_t>(array.shape(1)) != dim) {
     std::string shape;
     for (py::ssize_t d = 0; d < array.ndim(); ++d) shape += (d ? ", " : "") + std::to_string(array.shape(d));
@@ -58,7 +62,8 @@ float_array matrix(const py::handle& object, std::size_t dim, const char* what) 
   const float* data = array.data();
   for (py::ssize_t i = 0; i < array.size(); ++i)
     if (!std::isfinite(data[i]))
-      throw py::value_error(std::string(what) + " holds NaN or infinity at row " + std::to_string(i / static_cast<py::ssize_t>(dim)));
+      throw py::value_error(std::string(what) + " holds NaN or infinity at row " +
+                            std::to_string(i / static_cast<py::ssize_t>(dim)));
   return array;
 }
 
@@ -84,9 +89,7 @@ py::tuple to_python(ix::search_results&& r) {
                         py::array_t<std::int64_t>(shape, slots->data(), free_slots));
 }
 
-std::vector<std::string_view> views_of(const std::vector<std::string>& texts) {
-  return {texts.begin(), texts.end()};
-}
+std::vector<std::string_view> views_of(const std::vector<std::string>& texts) { return {texts.begin(), texts.end()}; }
 
 }  // namespace
 
@@ -94,7 +97,8 @@ void bind_index(py::module_& m) {
   m.def(
       "hash_embed",
       [](const std::vector<std::string>& texts, std::size_t dim, bool bigrams, int threads) {
-        if (dim == 0 || dim > 65536) throw py::value_error("dim must be between 1 and 65536, got " + std::to_string(dim));
+        if (dim == 0 || dim > 65536)
+          throw py::value_error("dim must be between 1 and 65536, got " + std::to_string(dim));
         if (threads < 0) throw py::value_error("threads must be >= 0");
         py::array_t<float> out({static_cast<py::ssize_t>(texts.size()), static_cast<py::ssize_t>(dim)});
         float* target = out.mutable_data();

@@ -23,18 +23,33 @@ namespace {
 // numpy's name for a safetensors dtype; BF16 and the F8 types have none and come back as raw bits.
 const char* numpy_type(rio::dtype type) {
   switch (type) {
-    case rio::dtype::boolean: return "bool";
-    case rio::dtype::u8: case rio::dtype::f8_e5m2: case rio::dtype::f8_e4m3: return "uint8";
-    case rio::dtype::i8: return "int8";
-    case rio::dtype::i16: return "int16";
-    case rio::dtype::u16: case rio::dtype::bf16: return "uint16";
-    case rio::dtype::f16: return "float16";
-    case rio::dtype::i32: return "int32";
-    case rio::dtype::u32: return "uint32";
-    case rio::dtype::f32: return "float32";
-    case rio::dtype::f64: return "float64";
-    case rio::dtype::i64: return "int64";
-    case rio::dtype::u64: return "uint64";
+    case rio::dtype::boolean:
+      return "bool";
+    case rio::dtype::u8:
+    case rio::dtype::f8_e5m2:
+    case rio::dtype::f8_e4m3:
+      return "uint8";
+    case rio::dtype::i8:
+      return "int8";
+    case rio::dtype::i16:
+      return "int16";
+    case rio::dtype::u16:
+    case rio::dtype::bf16:
+      return "uint16";
+    case rio::dtype::f16:
+      return "float16";
+    case rio::dtype::i32:
+      return "int32";
+    case rio::dtype::u32:
+      return "uint32";
+    case rio::dtype::f32:
+      return "float32";
+    case rio::dtype::f64:
+      return "float64";
+    case rio::dtype::i64:
+      return "int64";
+    case rio::dtype::u64:
+      return "uint64";
   }
   return "uint8";
 }
@@ -136,26 +151,42 @@ void bind_io(py::module_& m) {
       .def_property_readonly("names", &rio::checkpoint::names)
       .def_property_readonly("shard_names", &rio::checkpoint::shard_names)
       .def_property_readonly("metadata", &rio::checkpoint::metadata)
-      .def("shard_of", [](const rio::checkpoint& c, const std::string& name) {
-        return looked_up([&] { return c.shard_of(name); });
-      }, py::arg("name"))
-      .def("prefetch", [](const rio::checkpoint& c, const std::string& name) {
-        looked_up([&] { c.prefetch(name); return 0; });
-      }, py::arg("name"), "Start reading a tensor from disk in the background.")
-      .def("info", [](const rio::checkpoint& c, const std::string& name) {
-        const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
-        py::dict d;
-        d["name"] = t.name;
-        d["dtype"] = rio::dtype_name(t.type);
-        d["shape"] = t.shape;
-        return d;
-      }, py::arg("name"))
-      .def("read", [](const rio::checkpoint& c, const std::string& name) {
-        const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
-        return raw_array(t, c.bytes(name));
-      }, py::arg("name"))
-      .def("read_float32", [](const rio::checkpoint& c, const std::string& name) {
-        const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
-        return float32_array(t, c.bytes(name));
-      }, py::arg("name"));
+      .def(
+          "shard_of",
+          [](const rio::checkpoint& c, const std::string& name) { return looked_up([&] { return c.shard_of(name); }); },
+          py::arg("name"))
+      .def(
+          "prefetch",
+          [](const rio::checkpoint& c, const std::string& name) {
+            looked_up([&] {
+              c.prefetch(name);
+              return 0;
+            });
+          },
+          py::arg("name"), "Start reading a tensor from disk in the background.")
+      .def(
+          "info",
+          [](const rio::checkpoint& c, const std::string& name) {
+            const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
+            py::dict d;
+            d["name"] = t.name;
+            d["dtype"] = rio::dtype_name(t.type);
+            d["shape"] = t.shape;
+            return d;
+          },
+          py::arg("name"))
+      .def(
+          "read",
+          [](const rio::checkpoint& c, const std::string& name) {
+            const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
+            return raw_array(t, c.bytes(name));
+          },
+          py::arg("name"))
+      .def(
+          "read_float32",
+          [](const rio::checkpoint& c, const std::string& name) {
+            const auto& t = looked_up([&]() -> const rio::tensor_info& { return c.info(name); });
+            return float32_array(t, c.bytes(name));
+          },
+          py::arg("name"));
 }

@@ -30,9 +30,9 @@ using floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
 constexpr std::size_t copy_piece = 8u << 20;
 
 rio::dtype parse_dtype(const std::string& name) {
-  static const rio::dtype all[] = {rio::dtype::boolean, rio::dtype::u8,  rio::dtype::i8,   rio::dtype::f8_e5m2,
-                                   rio::dtype::f8_e4m3, rio::dtype::i16, rio::dtype::u16,  rio::dtype::f16,
-                                   rio::dtype::bf16,    rio::dtype::i32, rio::dtype::u32,  rio::dtype::f32,
+  static const rio::dtype all[] = {rio::dtype::boolean, rio::dtype::u8,  rio::dtype::i8,  rio::dtype::f8_e5m2,
+                                   rio::dtype::f8_e4m3, rio::dtype::i16, rio::dtype::u16, rio::dtype::f16,
+                                   rio::dtype::bf16,    rio::dtype::i32, rio::dtype::u32, rio::dtype::f32,
                                    rio::dtype::f64,     rio::dtype::i64, rio::dtype::u64};
   for (auto type : all)
     if (name == rio::dtype_name(type)) return type;
@@ -58,12 +58,15 @@ auto translated(F&& body) {
 
 class writer {
  public:
-  writer(const std::string& out_dir, const std::vector<std::tuple<std::string, std::string, std::vector<std::uint64_t>>>& plan,
+  writer(const std::string& out_dir,
+         const std::vector<std::tuple<std::string, std::string, std::vector<std::uint64_t>>>& plan,
          std::uint64_t shard_size, const std::map<std::string, std::string>& metadata, const std::string& stem) {
     std::vector<rio::planned_tensor> tensors;
     tensors.reserve(plan.size());
     for (const auto& [name, type, shape] : plan) tensors.push_back({name, parse_dtype(type), shape});
-    impl_ = translated([&] { return std::make_unique<rio::checkpoint_writer>(out_dir, std::move(tensors), shard_size, metadata, stem); });
+    impl_ = translated([&] {
+      return std::make_unique<rio::checkpoint_writer>(out_dir, std::move(tensors), shard_size, metadata, stem);
+    });
   }
 
   // Copies a source tensor: byte for byte when the types agree, else converted (float types only).
@@ -88,12 +91,13 @@ class writer {
         std::uint64_t consumed = 0;
         const std::size_t in_size = rio::dtype_size(info.type);
         const std::size_t out_size = rio::dtype_size(planned.type);
-        lora::convert_tensor(name, bytes, info.type, info.elements(), planned.type, [&](const std::uint8_t* block, std::size_t size) {
-          impl_->append(name, block, size);
-          const std::uint64_t next = consumed + size / out_size * in_size;
-          source.release(source_name, consumed, next);
-          consumed = next;
-        });
+        lora::convert_tensor(name, bytes, info.type, info.elements(), planned.type,
+                             [&](const std::uint8_t* block, std::size_t size) {
+                               impl_->append(name, block, size);
+                               const std::uint64_t next = consumed + size / out_size * in_size;
+                               source.release(source_name, consumed, next);
+                               consumed = next;
+                             });
       }
       return 0;
     });
@@ -106,18 +110,19 @@ class writer {
       const auto& info = source.info(source_name);
       const auto& planned = check_shape(name, info.shape, info.elements());
       // Each window of rows is mapped in one call before it is merged and dropped after.
-      run_merge(name, planned, source.bytes(source_name), info.type, info.shape, terms, dense, magnitude,
-                magnitude_per_column, require_finite, threads,
-                [&](std::uint64_t from, std::uint64_t to) { source.populate(source_name, from, to); },
-                [&](std::uint64_t from, std::uint64_t to) { source.release(source_name, from, to); });
+      run_merge(
+          name, planned, source.bytes(source_name), info.type, info.shape, terms, dense, magnitude,
+          magnitude_per_column, require_finite, threads,
+          [&](std::uint64_t from, std::uint64_t to) { source.populate(source_name, from, to); },
+          [&](std::uint64_t from, std::uint64_t to) { source.release(source_name, from, to); });
       return 0;
     });
   }
 
   // Merges onto base values held in memory (an adapter that overrides the base weight first).
-  void merge_array(const std::string& name, const floats& base, const std::vector<std::tuple<floats, floats, float>>& terms,
-                   std::optional<floats> dense, std::optional<floats> magnitude, bool magnitude_per_column,
-                   bool require_finite, int threads) {
+  void merge_array(const std::string& name, const floats& base,
+                   const std::vector<std::tuple<floats, floats, float>>& terms, std::optional<floats> dense,
+                   std::optional<floats> magnitude, bool magnitude_per_column, bool require_finite, int threads) {
     translated([&] {
       const auto& planned = impl_->planned(name);
       std::uint64_t n = 1;
@@ -126,9 +131,10 @@ class writer {
         throw std::invalid_argument("tensor '" + name + "' needs " + std::to_string(n) + " base values, got " +
                                     std::to_string(base.size()));
       check_shape(name, planned.shape, n);
-      run_merge(name, planned, reinterpret_cast<const std::uint8_t*>(base.data()), rio::dtype::f32, planned.shape,
-                terms, dense, magnitude, magnitude_per_column, require_finite, threads,
-                [](std::uint64_t, std::uint64_t) {}, [](std::uint64_t, std::uint64_t) {});
+      run_merge(
+          name, planned, reinterpret_cast<const std::uint8_t*>(base.data()), rio::dtype::f32, planned.shape, terms,
+          dense, magnitude, magnitude_per_column, require_finite, threads, [](std::uint64_t, std::uint64_t) {},
+          [](std::uint64_t, std::uint64_t) {});
       return 0;
     });
   }
@@ -144,13 +150,13 @@ class writer {
                                     std::to_string(array.size()));
       if (lora::is_float_type(planned.type)) {
         floats values = floats::ensure(array);
-        if (!values) throw std::invalid_argument("tensor '" + name + "' must be numeric to be written as " +
-                                                 std::string(rio::dtype_name(planned.type)));
+        if (!values)
+          throw std::invalid_argument("tensor '" + name + "' must be numeric to be written as " +
+                                      std::string(rio::dtype_name(planned.type)));
         const auto* bytes = reinterpret_cast<const std::uint8_t*>(values.data());
         py::gil_scoped_release unlocked;
-        lora::convert_tensor(name, bytes, rio::dtype::f32, n, planned.type, [&](const std::uint8_t* b, std::size_t s) {
-          impl_->append(name, b, s);
-        });
+        lora::convert_tensor(name, bytes, rio::dtype::f32, n, planned.type,
+                             [&](const std::uint8_t* b, std::size_t s) { impl_->append(name, b, s); });
         return 0;
       }
       const py::array contiguous = py::array::ensure(array, py::array::c_style);
@@ -217,8 +223,9 @@ class writer {
     if (magnitude) {
       const std::uint64_t expected = magnitude_per_column ? cols : rows;
       if (static_cast<std::uint64_t>(magnitude->size()) != expected)
-        throw std::invalid_argument("tensor '" + name + "': the DoRA magnitude has " + std::to_string(magnitude->size()) +
-                                    " entries, expected " + std::to_string(expected));
+        throw std::invalid_argument("tensor '" + name + "': the DoRA magnitude has " +
+                                    std::to_string(magnitude->size()) + " entries, expected " +
+                                    std::to_string(expected));
       update.magnitude = magnitude->data();
       update.magnitude_per_column = magnitude_per_column;
     }
@@ -256,9 +263,11 @@ class writer {
 void bind_lora(py::module_& m) {
   py::class_<writer>(m, "CheckpointWriter",
                      "Streams tensors into safetensors shards in a hidden folder; commit() publishes it atomically.")
-      .def(py::init<const std::string&, const std::vector<std::tuple<std::string, std::string, std::vector<std::uint64_t>>>&,
-                    std::uint64_t, const std::map<std::string, std::string>&, const std::string&>(),
-           py::arg("out_dir"), py::arg("tensors"), py::arg("shard_size"), py::arg("metadata"), py::arg("stem") = "model")
+      .def(py::init<const std::string&,
+                    const std::vector<std::tuple<std::string, std::string, std::vector<std::uint64_t>>>&, std::uint64_t,
+                    const std::map<std::string, std::string>&, const std::string&>(),
+           py::arg("out_dir"), py::arg("tensors"), py::arg("shard_size"), py::arg("metadata"),
+           py::arg("stem") = "model")
       .def("copy", &writer::copy, py::arg("name"), py::arg("source"), py::arg("source_name"))
       .def("merge", &writer::merge, py::arg("name"), py::arg("source"), py::arg("source_name"), py::arg("terms"),
            py::arg("dense") = py::none(), py::arg("magnitude") = py::none(), py::arg("magnitude_per_column") = false,
@@ -269,8 +278,9 @@ void bind_lora(py::module_& m) {
       .def("write", &writer::write, py::arg("name"), py::arg("array"))
       .def("commit", &writer::commit)
       .def("abort", [](writer& w) { w.impl().abort(); })
-      .def_property_readonly("file_order", [](writer& w) { return w.impl().file_order(); },
-                             "Tensor names in file order: writing in this order streams every shard to disk.")
+      .def_property_readonly(
+          "file_order", [](writer& w) { return w.impl().file_order(); },
+          "Tensor names in file order: writing in this order streams every shard to disk.")
       .def_property_readonly("staging_dir", [](writer& w) { return w.impl().staging_dir(); })
       .def_property_readonly("out_dir", [](writer& w) { return w.impl().out_dir(); })
       .def_property_readonly("shard_count", [](writer& w) { return w.impl().shard_count(); })

@@ -62,8 +62,8 @@ void bind_raft(py::module_& m) {
          std::size_t distractors, double p, const std::string& strategy, double hard_fraction, std::uint64_t seed,
          double near_duplicate_jaccard, int threads) {
         if (threads < 0) throw py::value_error("threads must be >= 0");
-        rf::sampler_options options{distractors, p, parse_strategy(strategy), hard_fraction, seed,
-                                    near_duplicate_jaccard};
+        rf::sampler_options options{distractors,   p,    parse_strategy(strategy),
+                                    hard_fraction, seed, near_duplicate_jaccard};
         auto offsets = vector_of<std::int64_t>(oracle_offsets, "oracle_offsets");
         auto ids = vector_of<std::int64_t>(oracle_ids, "oracle_ids");
         check_rows(offsets, ids, "oracle");
@@ -119,11 +119,11 @@ void bind_raft(py::module_& m) {
         return result;
       },
       py::arg("chunk_count"), py::arg("oracle_offsets"), py::arg("oracle_ids"), py::kw_only(),
-      py::arg("candidate_offsets") = py::none(), py::arg("candidate_ids") = py::none(),
-      py::arg("groups") = py::none(), py::arg("starts") = py::none(), py::arg("ends") = py::none(),
-      py::arg("text_hashes") = py::none(), py::arg("minhash") = py::none(), py::arg("distractors") = 4,
-      py::arg("p") = 0.8, py::arg("strategy") = "random", py::arg("hard_fraction") = 0.5, py::arg("seed") = 0,
-      py::arg("near_duplicate_jaccard") = 0.8, py::arg("threads") = 0,
+      py::arg("candidate_offsets") = py::none(), py::arg("candidate_ids") = py::none(), py::arg("groups") = py::none(),
+      py::arg("starts") = py::none(), py::arg("ends") = py::none(), py::arg("text_hashes") = py::none(),
+      py::arg("minhash") = py::none(), py::arg("distractors") = 4, py::arg("p") = 0.8, py::arg("strategy") = "random",
+      py::arg("hard_fraction") = 0.5, py::arg("seed") = 0, py::arg("near_duplicate_jaccard") = 0.8,
+      py::arg("threads") = 0,
       "Assemble RAFT examples (documents per question, oracle positions) from compressed-row arrays.");
 
   m.def(

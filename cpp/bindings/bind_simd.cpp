@@ -40,8 +40,10 @@ void bind_simd(py::module_& m) {
   m.def(
       "force_isa",
       [](std::optional<std::string> name) {
-        if (name) simd::force_isa(simd::parse_isa(*name));
-        else simd::reset_isa();
+        if (name)
+          simd::force_isa(simd::parse_isa(*name));
+        else
+          simd::reset_isa();
       },
       py::arg("name"), "Pin the kernels to one ISA; None returns to automatic selection.");
 

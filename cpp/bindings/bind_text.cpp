@@ -61,8 +61,10 @@ void prepare_tokens(document& doc, const text::offset_map& map) {
   doc.token_starts.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     if (cps[i] < 0 || static_cast<std::size_t>(cps[i]) > limit || (i > 0 && cps[i] < cps[i - 1]))
-      throw std::invalid_argument("token start offsets must be ascending code-point offsets within the text; "
-                                  "offset #" + std::to_string(i) + " is " + std::to_string(cps[i]));
+      throw std::invalid_argument(
+          "token start offsets must be ascending code-point offsets within the text; "
+          "offset #" +
+          std::to_string(i) + " is " + std::to_string(cps[i]));
     doc.token_starts[i] = map.byte(static_cast<std::size_t>(cps[i]));
   }
 }
@@ -131,8 +133,8 @@ py::list chunks_to_python(const std::vector<document>& docs, const std::vector<p
     for (std::size_t i = 0; i < doc.result.chunks.size(); ++i) {
       py::object text = py::reinterpret_steal<py::object>(chunk_text(doc, originals[d], i));
       const std::int64_t* row = doc.rows.data() + i * row_width;
-      const ragtune::bindings::chunk_fields fields{row[0], row[1], row[2], row[3],
-                                                   row[4], row[5], static_cast<std::int64_t>(i)};
+      const ragtune::bindings::chunk_fields fields{
+          row[0], row[1], row[2], row[3], row[4], row[5], static_cast<std::int64_t>(i)};
       PyObject* chunk = ragtune::bindings::new_chunk(text.ptr(), fields, sources[d].ptr());
       if (chunk == nullptr) throw py::error_already_set();
       PyList_SET_ITEM(chunks.ptr(), static_cast<py::ssize_t>(i), chunk);
@@ -173,8 +175,7 @@ std::vector<document> split_in_parallel(
 // (offsets (N, 6), bounds (documents + 1), texts or None) for all documents at once:
 // a few large objects rather than several per document keeps Python's allocator
 // and garbage collector out of the way.
-py::tuple flat_to_python(const std::vector<document>& docs, const std::vector<py::handle>& originals,
-                         bool with_texts) {
+py::tuple flat_to_python(const std::vector<document>& docs, const std::vector<py::handle>& originals, bool with_texts) {
   py::array_t<std::int64_t> bounds(static_cast<py::ssize_t>(docs.size() + 1));
   std::int64_t* bound = bounds.mutable_data();
   bound[0] = 0;
@@ -296,8 +297,7 @@ void bind_text(py::module_& m) {
           [](const text::recursive_splitter& splitter, const py::list& originals,
              std::optional<std::vector<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>>
                  token_starts,
-             std::optional<std::vector<std::size_t>> separator_lengths, int threads, bool with_texts,
-             bool with_lines) {
+             std::optional<std::vector<std::size_t>> separator_lengths, int threads, bool with_texts, bool with_lines) {
             std::vector<py::handle> handles;
             const auto docs =
                 split_in_parallel(splitter, originals, handles, token_starts, separator_lengths, threads, with_lines);

@@ -12,8 +12,7 @@ namespace {
 // out of the cyclic GC until it can be part of a cycle, i.e. until it has a
 // metadata dict: a corpus of fresh chunks costs the collector nothing.
 struct chunk_object {
-  PyObject_HEAD
-  PyObject* text;
+  PyObject_HEAD PyObject* text;
   std::int64_t start, end, byte_start, byte_end, line_start, line_end, index;
   PyObject* source;    // str or Py_None
   PyObject* metadata;  // dict, or nullptr until first used
@@ -95,15 +94,15 @@ void chunk_dealloc(PyObject* self) {
 }
 
 int chunk_init(PyObject* self, PyObject* args, PyObject* kwargs) {
-  static const char* names[] = {"text", "start", "end", "byte_start", "byte_end", "line_start", "line_end",
-                                "index", "source", "metadata", nullptr};
+  static const char* names[] = {"text",     "start", "end",    "byte_start", "byte_end", "line_start",
+                                "line_end", "index", "source", "metadata",   nullptr};
   auto* c = reinterpret_cast<chunk_object*>(self);
   PyObject* text = nullptr;
   PyObject* source = Py_None;
   PyObject* metadata = Py_None;
   long long v[7];
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "ULLLLLLL|OO", const_cast<char**>(names), &text, &v[0], &v[1],
-                                   &v[2], &v[3], &v[4], &v[5], &v[6], &source, &metadata))
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "ULLLLLLL|OO", const_cast<char**>(names), &text, &v[0], &v[1], &v[2],
+                                   &v[3], &v[4], &v[5], &v[6], &source, &metadata))
     return -1;
   if (set_source(c, source) < 0) return -1;
   if (metadata != Py_None && set_metadata(c, metadata) < 0) return -1;
@@ -125,7 +124,8 @@ PyObject* chunk_richcompare(PyObject* a, PyObject* b, int op) {
   bool equal = x->start == y->start && x->end == y->end && x->byte_start == y->byte_start &&
                x->byte_end == y->byte_end && x->line_start == y->line_start && x->line_end == y->line_end &&
                x->index == y->index;
-  for (auto [l, r] : {std::pair{or_none(x->text), or_none(y->text)}, std::pair{or_none(x->source), or_none(y->source)}}) {
+  for (auto [l, r] :
+       {std::pair{or_none(x->text), or_none(y->text)}, std::pair{or_none(x->source), or_none(y->source)}}) {
     if (!equal) break;
     const int same = PyObject_RichCompareBool(l, r, Py_EQ);
     if (same < 0) return nullptr;

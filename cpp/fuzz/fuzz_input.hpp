@@ -61,12 +61,12 @@ class temp_file {
 };
 
 /// @brief A broken invariant is a bug: report it and crash so the fuzzer keeps the input.
-#define RAGTUNE_FUZZ_CHECK(condition)                                                        \
-  do {                                                                                       \
-    if (!(condition)) {                                                                      \
+#define RAGTUNE_FUZZ_CHECK(condition)                                                         \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
       std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #condition, __FILE__, __LINE__); \
-      std::abort();                                                                          \
-    }                                                                                        \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (0)
 
 }  // namespace ragtune::fuzz

@@ -84,7 +84,8 @@ TEST(LoraMerge, IdenticalOnEveryThreadCount) {
 
 TEST(LoraMerge, DoraRescalesRowsOrColumnsToTheMagnitude) {
   const std::size_t rows = 40, cols = 33, rank = 2;
-  const auto base = random_floats(rows * cols, 10), b = random_floats(rows * rank, 11), a = random_floats(rank * cols, 12);
+  const auto base = random_floats(rows * cols, 10), b = random_floats(rows * rank, 11),
+             a = random_floats(rank * cols, 12);
   for (bool per_column : {false, true}) {
     const auto magnitude = random_floats(per_column ? cols : rows, 13);
     lora::tensor_update update;
@@ -129,10 +130,9 @@ TEST(CheckpointWriter, ShardsReadBackThroughTheValidatingReader) {
   fs::create_directories(root);
   const auto big = random_floats(5000, 14), small = random_floats(7, 15);
   {
-    rio::checkpoint_writer writer((root / "ck").string(),
-                                  {{"big", rio::dtype::f32, {50, 100}}, {"small", rio::dtype::f32, {7}},
-                                   {"ids", rio::dtype::i64, {3}}},
-                                  15000);
+    rio::checkpoint_writer writer(
+        (root / "ck").string(),
+        {{"big", rio::dtype::f32, {50, 100}}, {"small", rio::dtype::f32, {7}}, {"ids", rio::dtype::i64, {3}}}, 15000);
     EXPECT_EQ(writer.shard_count(), 2u);
     const std::int64_t ids[3] = {1, 2, 3};
     for (const auto& name : writer.file_order()) {

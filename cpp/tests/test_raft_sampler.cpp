@@ -91,7 +91,8 @@ TEST(raft_sampler, near_duplicates_of_the_oracle_are_never_distractors) {
     for (auto d = out.document_offsets[i]; d < out.document_offsets[i + 1]; ++d) {
       const auto c = out.documents[d];
       if (c == oracle) continue;
-      const bool overlaps = f.groups[c] == f.groups[oracle] && f.starts[c] < f.ends[oracle] && f.starts[oracle] < f.ends[c];
+      const bool overlaps =
+          f.groups[c] == f.groups[oracle] && f.starts[c] < f.ends[oracle] && f.starts[oracle] < f.ends[c];
       EXPECT_FALSE(overlaps);
     }
   }

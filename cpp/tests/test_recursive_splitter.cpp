@@ -32,16 +32,22 @@ TEST(recursive_splitter, matches_langchain_on_its_own_example) {
   const std::string input =
       "Hi.\n\nI'm Harrison.\n\nHow? Are? You?\nOkay then f f f f.\nThis is a weird text to write, but gotta test "
       "the splittingggg some how.\n\nBye!\n\n-H.";
-  const std::vector<std::string> expected{"Hi.",      "I'm",       "Harrison.", "How? Are?", "You?",
-                                          "Okay then", "f f f f.",  "This is a", "weird",     "text to",
-                                          "write,",   "but gotta", "test the",  "splitting", "gggg",
-                                          "some how.", "Bye!",      "-H."};
+  const std::vector<std::string> expected{"Hi.",      "I'm",       "Harrison.", "How? Are?", "You?",   "Okay then",
+                                          "f f f f.", "This is a", "weird",     "text to",   "write,", "but gotta",
+                                          "test the", "splitting", "gggg",      "some how.", "Bye!",   "-H."};
   EXPECT_EQ(split(input, sized(10, 1)), expected);
 }
 
 TEST(recursive_splitter, counts_code_points_not_bytes) {
-  const std::vector<std::string> expected{"h\xc3\xa9llo", "w\xc3\xb6rl", "rld", "\xc3\xbcn\xc3\xaf" "c", "\xc3\xaf" "code"};
-  EXPECT_EQ(split("h\xc3\xa9llo w\xc3\xb6rld \xc3\xbcn\xc3\xaf" "code", sized(5, 2)), expected);
+  const std::vector<std::string> expected{"h\xc3\xa9llo", "w\xc3\xb6rl", "rld",
+                                          "\xc3\xbcn\xc3\xaf"
+                                          "c",
+                                          "\xc3\xaf"
+                                          "code"};
+  EXPECT_EQ(split("h\xc3\xa9llo w\xc3\xb6rld \xc3\xbcn\xc3\xaf"
+                  "code",
+                  sized(5, 2)),
+            expected);
 }
 
 TEST(recursive_splitter, regex_separator_without_keep_joins_with_match_or_pattern) {

@@ -60,7 +60,8 @@ TEST_P(every_isa, find_all_stops_at_capacity) {
   const std::string hay(100, 'x');
   std::size_t out[3];
   EXPECT_EQ(simd::find_all(reinterpret_cast<const std::uint8_t*>(hay.data()), hay.size(),
-                           reinterpret_cast<const std::uint8_t*>("x"), 1, out, 3), 3u);
+                           reinterpret_cast<const std::uint8_t*>("x"), 1, out, 3),
+            3u);
   EXPECT_EQ(out[2], 2u);
 }
 

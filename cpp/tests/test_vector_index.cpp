@@ -77,8 +77,7 @@ TEST(vector_index, graph_search_has_high_recall_and_respects_filters) {
   std::size_t found = 0;
   for (std::size_t q = 0; q < 50; ++q) {
     auto expected = brute_force(base, dim, queries.data() + q * dim, k);
-    for (std::size_t i = 0; i < k; ++i)
-      found += std::count(expected.begin(), expected.end(), r.slots[q * k + i]);
+    for (std::size_t i = 0; i < k; ++i) found += std::count(expected.begin(), expected.end(), r.slots[q * k + i]);
   }
   EXPECT_GT(found, 0.95 * 50 * k);
   // 1% filter: every answer is allowed and there are k of them.

@@ -1,8 +1,10 @@
 """The ``ragtune`` command line (also ``python -m ragtune``).
 
 Exit codes: 0 success; 1 a check did not pass (``eval --min-recall``, ``raft``
-validation, ``finetune``'s loss diverged); 2 bad input or usage; 3 a file or folder problem; 4 a missing optional
-dependency; 5 an internal error (a bug: please report it); 130 interrupted. Errors print one line; ``--debug`` shows the traceback.
+validation, ``finetune``'s loss diverged); 2 bad input or usage; 3 a file or folder
+problem (a full disk included); 4 a missing optional dependency; 5 an internal error
+(a bug: please report it); 130 interrupted. Errors print one line; ``--debug`` shows
+the traceback.
 """
 
 from __future__ import annotations

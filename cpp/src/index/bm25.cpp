@@ -45,8 +45,9 @@ std::vector<std::string> bm25_index::tokenize(std::string_view text) const {
   std::vector<std::string> tokens;
   text::tokenize_words(text, tokens);
   if (!stopwords_.empty())
-    tokens.erase(std::remove_if(tokens.begin(), tokens.end(), [&](const std::string& t) { return stopwords_.count(t); }),
-                 tokens.end());
+    tokens.erase(
+        std::remove_if(tokens.begin(), tokens.end(), [&](const std::string& t) { return stopwords_.count(t); }),
+        tokens.end());
   return tokens;
 }
 
@@ -127,9 +128,10 @@ void bm25_index::remove_locked(std::size_t slot) {
 
 void bm25_index::compact_locked() {
   for (auto& list : postings_)
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [&](const posting& p) { return !alive_.test(p.slot) || generation_[p.slot] != p.generation; }),
-               list.end());
+    list.erase(
+        std::remove_if(list.begin(), list.end(),
+                       [&](const posting& p) { return !alive_.test(p.slot) || generation_[p.slot] != p.generation; }),
+        list.end());
   stale_postings_ = 0;
 }
 
@@ -244,14 +246,24 @@ std::unique_ptr<bm25_index> bm25_index::load(const std::string& path, std::size_
   std::fclose(f);
   if (failed) io::throw_io_error("cannot read", path);
   std::size_t at = 0;
-  auto bad = [&](const std::string& what) { return io::format_error(path + " is not a valid ragtune BM25 file: " + what); };
+  auto bad = [&](const std::string& what) {
+    return io::format_error(path + " is not a valid ragtune BM25 file: " + what);
+  };
   auto take = [&](void* dst, std::size_t n) {
     if (n > data.size() - at) throw bad("truncated");
     std::memcpy(dst, data.data() + at, n);
     at += n;
   };
-  auto u32 = [&] { std::uint32_t v; take(&v, 4); return v; };
-  auto u64 = [&] { std::uint64_t v; take(&v, 8); return v; };
+  auto u32 = [&] {
+    std::uint32_t v;
+    take(&v, 4);
+    return v;
+  };
+  auto u64 = [&] {
+    std::uint64_t v;
+    take(&v, 8);
+    return v;
+  };
   auto str = [&] {
     const std::uint32_t n = u32();
     if (n > data.size() - at) throw bad("truncated string");

@@ -139,9 +139,8 @@ void hnsw_graph::put(const float* const* vectors, const std::int64_t* slots, std
   const std::size_t needed = g.cur_element_count + n;
   if (needed > g.max_elements_) g.resizeIndex(std::max(needed, 2 * g.max_elements_));
   // An existing label (a reused or overwritten slot) is un-deleted and updated in place by hnswlib.
-  ragtune::util::parallel_for_each(n, threads, [&](std::size_t i) {
-    g.addPoint(vectors[i], static_cast<hnswlib::labeltype>(slots[i]));
-  });
+  ragtune::util::parallel_for_each(
+      n, threads, [&](std::size_t i) { g.addPoint(vectors[i], static_cast<hnswlib::labeltype>(slots[i])); });
 }
 
 void hnsw_graph::remove(std::int64_t slot) {
@@ -190,7 +189,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
     return allowed == nullptr || allowed->test(static_cast<std::size_t>(g.getExternalLabel(id)));
   };
   const std::size_t breadth = std::max(ef, k);
-  std::priority_queue<scored> best;                                            // worst kept on top
+  std::priority_queue<scored> best;                                                 // worst kept on top
   std::priority_queue<scored, std::vector<scored>, std::greater<scored>> frontier;  // closest first
   visited[current] = tag;
   frontier.emplace(distance, current);

@@ -37,9 +37,9 @@ namespace {
 
 constexpr char vectors_magic[8] = {'R', 'A', 'G', 'T', 'V', 'E', 'C', '1'};
 constexpr std::size_t max_dim = 65536;
-constexpr std::size_t rows_per_block = 1024;   // exact search: rows scored per tile pass
-constexpr std::size_t gathered_block = 256;    // exact search over a filter: rows gathered per pass
-constexpr std::size_t gather_limit = 32768;    // filters matching at most this many slots search exactly
+constexpr std::size_t rows_per_block = 1024;  // exact search: rows scored per tile pass
+constexpr std::size_t gathered_block = 256;   // exact search over a filter: rows gathered per pass
+constexpr std::size_t gather_limit = 32768;   // filters matching at most this many slots search exactly
 
 float norm_of(const float* v, std::size_t dim) {
   float dot = 0;
@@ -66,7 +66,6 @@ void store(search_results& r, std::size_t q, const std::vector<scored_slot>& bes
     r.slots[q * r.k + i] = best[i].slot;
   }
 }
-
 
 // Merges per-thread best lists into final results (the order is deterministic: see top_k).
 template <class Locals>
@@ -140,8 +139,10 @@ void vector_index::put(const float* vectors, const std::int64_t* slots, std::siz
       ++live_;
     }
   }
-  if (graph_) add_to_graph(slots, n, threads);
-  else if (live_ >= params_.min_graph_size) build_graph_locked(threads);
+  if (graph_)
+    add_to_graph(slots, n, threads);
+  else if (live_ >= params_.min_graph_size)
+    build_graph_locked(threads);
 }
 
 void vector_index::add_to_graph(const std::int64_t* slots, std::size_t n, int threads) {
@@ -210,7 +211,8 @@ search_results vector_index::search(const float* queries, std::size_t nq, std::s
 std::vector<float> vector_index::squared_norms(const float* queries, std::size_t nq) const {
   std::vector<float> out(nq, 0.0f);
   if (metric_ == metric::l2)
-    for (std::size_t q = 0; q < nq; ++q) simd::dot_block(queries + q * dim_, 1, queries + q * dim_, 1, dim_, &out[q], 1);
+    for (std::size_t q = 0; q < nq; ++q)
+      simd::dot_block(queries + q * dim_, 1, queries + q * dim_, 1, dim_, &out[q], 1);
   return out;
 }
 

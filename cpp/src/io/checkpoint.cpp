@@ -36,8 +36,8 @@ std::string folder_of(const std::string& path) {
 
 // A shard named by the index must be a plain file name: no folders, no "..".
 bool plain_file_name(const std::string& name) {
-  return !name.empty() && name.find('/') == std::string::npos && name.find('\\') == std::string::npos &&
-         name != "." && name != "..";
+  return !name.empty() && name.find('/') == std::string::npos && name.find('\\') == std::string::npos && name != "." &&
+         name != "..";
 }
 
 }  // namespace
@@ -45,9 +45,12 @@ bool plain_file_name(const std::string& name) {
 checkpoint checkpoint::open(const std::string& path, const read_limits& limits) {
   std::string index_path, single_path;
   if (is_directory(path)) {
-    if (exists(path + "/model.safetensors.index.json")) index_path = path + "/model.safetensors.index.json";
-    else if (exists(path + "/model.safetensors")) single_path = path + "/model.safetensors";
-    else throw format_error(path + " holds neither model.safetensors nor model.safetensors.index.json");
+    if (exists(path + "/model.safetensors.index.json"))
+      index_path = path + "/model.safetensors.index.json";
+    else if (exists(path + "/model.safetensors"))
+      single_path = path + "/model.safetensors";
+    else
+      throw format_error(path + " holds neither model.safetensors nor model.safetensors.index.json");
   } else if (ends_with(path, ".json")) {
     index_path = path;
   } else {
@@ -82,26 +85,26 @@ checkpoint checkpoint::open(const std::string& path, const read_limits& limits) 
     std::map<std::string, std::string> wanted;  // tensor -> shard
     for (auto& [tensor, shard] : index["weight_map"].items()) {
       if (!shard.is_string() || !plain_file_name(shard.get<std::string>()))
-        throw format_error(index_path + ": tensor '" + tensor +
-                                 "' points at a shard outside the checkpoint folder");
+        throw format_error(index_path + ": tensor '" + tensor + "' points at a shard outside the checkpoint folder");
       wanted[tensor] = shard.get<std::string>();
       if (std::find(out.shard_names_.begin(), out.shard_names_.end(), shard.get<std::string>()) ==
           out.shard_names_.end())
         out.shard_names_.push_back(shard.get<std::string>());
     }
     const std::string folder = folder_of(index_path);
-    for (const auto& shard : out.shard_names_) out.shards_.push_back(safetensors_file::open(folder + "/" + shard, limits));
+    for (const auto& shard : out.shard_names_)
+      out.shards_.push_back(safetensors_file::open(folder + "/" + shard, limits));
     // Every tensor the index names must be in its shard, and every shard tensor must be named.
     for (std::size_t s = 0; s < out.shards_.size(); ++s)
       for (const auto& t : out.shards_[s].tensors()) {
         const auto found = wanted.find(t.name);
         if (found == wanted.end() || found->second != out.shard_names_[s])
           throw format_error(index_path + ": shard " + out.shard_names_[s] + " holds '" + t.name +
-                                   "', which the index does not assign to it");
+                             "', which the index does not assign to it");
       }
     for (const auto& [tensor, shard] : wanted) {
-      const auto s = static_cast<std::size_t>(
-          std::find(out.shard_names_.begin(), out.shard_names_.end(), shard) - out.shard_names_.begin());
+      const auto s = static_cast<std::size_t>(std::find(out.shard_names_.begin(), out.shard_names_.end(), shard) -
+                                              out.shard_names_.begin());
       try {
         out.shards_[s].find(tensor);
       } catch (const std::out_of_range&) {

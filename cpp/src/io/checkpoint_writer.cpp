@@ -12,10 +12,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "ragtune/io/files.hpp"
 #include <random>
 #include <stdexcept>
 #include <system_error>
+#include "ragtune/io/files.hpp"
 
 namespace ragtune::io {
 namespace {
@@ -143,7 +143,8 @@ checkpoint_writer::checkpoint_writer(std::string out_dir, std::vector<planned_te
       const std::uint64_t file_size = 8 + text.size() + offset;
       shards_.push_back(shard{name, fd, file_size, std::make_unique<direct_stream>(path, fd)});
       std::uint8_t length[8];
-      for (int i = 0; i < 8; ++i) length[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+      for (int i = 0; i < 8; ++i)
+        length[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
       shards_.back().stream->write(0, length, 8);
       shards_.back().stream->write(8, text.data(), text.size());
     }

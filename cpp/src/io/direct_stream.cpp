@@ -86,8 +86,7 @@ void direct_stream::finish(std::uint64_t file_size) {
     fill_ = 0;
   }
   release();
-  if (::ftruncate(buffered_fd_, static_cast<off_t>(file_size)) != 0)
-    throw_io_error("cannot size", path_);
+  if (::ftruncate(buffered_fd_, static_cast<off_t>(file_size)) != 0) throw_io_error("cannot size", path_);
 }
 
 }  // namespace ragtune::io

@@ -25,10 +25,10 @@ struct dtype_entry {
 };
 
 constexpr dtype_entry dtypes[] = {
-    {"BOOL", dtype::boolean, 1}, {"U8", dtype::u8, 1},   {"I8", dtype::i8, 1},     {"F8_E5M2", dtype::f8_e5m2, 1},
+    {"BOOL", dtype::boolean, 1},    {"U8", dtype::u8, 1},   {"I8", dtype::i8, 1},   {"F8_E5M2", dtype::f8_e5m2, 1},
     {"F8_E4M3", dtype::f8_e4m3, 1}, {"I16", dtype::i16, 2}, {"U16", dtype::u16, 2}, {"F16", dtype::f16, 2},
-    {"BF16", dtype::bf16, 2},    {"I32", dtype::i32, 4}, {"U32", dtype::u32, 4},   {"F32", dtype::f32, 4},
-    {"F64", dtype::f64, 8},      {"I64", dtype::i64, 8}, {"U64", dtype::u64, 8},
+    {"BF16", dtype::bf16, 2},       {"I32", dtype::i32, 4}, {"U32", dtype::u32, 4}, {"F32", dtype::f32, 4},
+    {"F64", dtype::f64, 8},         {"I64", dtype::i64, 8}, {"U64", dtype::u64, 8},
 };
 
 format_error invalid(const std::string& path, const std::string& what) {
@@ -153,14 +153,13 @@ safetensors_file safetensors_file::open(const std::string& path, const read_limi
   std::set<std::string> names;
   try {
     // Duplicate names would silently keep one tensor; refuse them instead.
-    parsed = nlohmann::json::parse(header, header + header_size,
-                                   [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& value) {
-                                     if (depth == 1 && event == nlohmann::json::parse_event_t::key &&
-                                         !names.insert(value.get<std::string>()).second)
-                                       throw std::runtime_error("duplicate tensor name '" +
-                                                                value.get<std::string>() + "'");
-                                     return true;
-                                   });
+    parsed = nlohmann::json::parse(
+        header, header + header_size, [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& value) {
+          if (depth == 1 && event == nlohmann::json::parse_event_t::key &&
+              !names.insert(value.get<std::string>()).second)
+            throw std::runtime_error("duplicate tensor name '" + value.get<std::string>() + "'");
+          return true;
+        });
   } catch (const nlohmann::json::exception& e) {
     throw invalid(path, std::string("its header is not valid JSON (") + e.what() + ")");
   } catch (const std::runtime_error& e) {
@@ -191,8 +190,8 @@ safetensors_file safetensors_file::open(const std::string& path, const read_limi
     if (known == std::end(dtypes)) throw bad("unsupported dtype '" + type.get<std::string>() + "'");
     info.type = known->type;
     const auto& shape = entry["shape"];
-    if (!shape.is_array() || shape.size() > limits.max_rank) throw bad("shape is not a list of at most " +
-                                                                       std::to_string(limits.max_rank) + " sizes");
+    if (!shape.is_array() || shape.size() > limits.max_rank)
+      throw bad("shape is not a list of at most " + std::to_string(limits.max_rank) + " sizes");
     std::uint64_t bytes = known->size;
     for (const auto& d : shape) {
       if (!d.is_number_unsigned()) throw bad("shape holds something other than a non-negative integer");
@@ -213,13 +212,15 @@ safetensors_file safetensors_file::open(const std::string& path, const read_limi
     file.tensors_.push_back(std::move(info));
   }
   // The tensors must tile the data buffer: sorted, contiguous, no holes or overlaps.
-  std::sort(file.tensors_.begin(), file.tensors_.end(),
-            [](const tensor_info& a, const tensor_info& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  std::sort(file.tensors_.begin(), file.tensors_.end(), [](const tensor_info& a, const tensor_info& b) {
+    return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+  });
   std::uint64_t expected = 0;
   for (const auto& t : file.tensors_) {
     if (t.begin != expected)
-      throw invalid(path, "tensor '" + t.name + "' starts at " + std::to_string(t.begin) + " but the previous one ends at " +
-                              std::to_string(expected) + (t.begin < expected ? " (overlap)" : " (hole)"));
+      throw invalid(path, "tensor '" + t.name + "' starts at " + std::to_string(t.begin) +
+                              " but the previous one ends at " + std::to_string(expected) +
+                              (t.begin < expected ? " (overlap)" : " (hole)"));
     expected = t.end;
   }
   if (expected != data_size)

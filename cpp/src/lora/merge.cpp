@@ -91,7 +91,8 @@ struct merger {
       std::vector<double> partial(cols, 0.0);
       compute_rows(first, count, block.data());
       for (std::size_t i = 0; i < count; ++i)
-        for (std::uint64_t c = 0; c < cols; ++c) partial[c] += static_cast<double>(block[i * cols + c]) * block[i * cols + c];
+        for (std::uint64_t c = 0; c < cols; ++c)
+          partial[c] += static_cast<double>(block[i * cols + c]) * block[i * cols + c];
       std::lock_guard<std::mutex> lock(combine);
       for (std::uint64_t c = 0; c < cols; ++c) squares[c] += partial[c];
     });
@@ -119,8 +120,7 @@ bool is_float_type(io::dtype type) noexcept {
 }
 
 void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype base_type, std::uint64_t rows,
-                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads,
-                  block_sink sink) {
+                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads, block_sink sink) {
   check_float(name, base_type, "base");
   check_float(name, out_type, "output");
   for (const auto& term : update.terms)
@@ -171,8 +171,8 @@ void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype b
   }
 }
 
-void convert_tensor(const std::string& name, const std::uint8_t* source, io::dtype source_type, std::uint64_t count, io::dtype out_type,
-                    block_sink sink) {
+void convert_tensor(const std::string& name, const std::uint8_t* source, io::dtype source_type, std::uint64_t count,
+                    io::dtype out_type, block_sink sink) {
   check_float(name, source_type, "source");
   check_float(name, out_type, "output");
   const std::size_t in_size = io::dtype_size(source_type);

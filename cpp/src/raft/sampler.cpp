@@ -139,7 +139,8 @@ sampler_output assemble(const sampler_input& in, const sampler_options& opt, int
     if (opt.kind == strategy::mixed)
       hard_wanted = static_cast<std::size_t>(std::floor(opt.hard_fraction * static_cast<double>(wanted) + 0.5));
     if (hard_wanted > 0) {
-      for (auto c = in.candidate_offsets[i]; c < in.candidate_offsets[i + 1] && have < oracle_slots + hard_wanted; ++c) {
+      for (auto c = in.candidate_offsets[i]; c < in.candidate_offsets[i + 1] && have < oracle_slots + hard_wanted;
+           ++c) {
         const std::int64_t id = in.candidate_ids[c];
         if (id < 0 || static_cast<std::size_t>(id) >= in.chunk_count) continue;
         if (eligible(id)) {

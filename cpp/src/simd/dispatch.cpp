@@ -44,7 +44,7 @@ bool cpu_runs(isa value) noexcept {
   const auto arch = xsimd::available_architectures();
   switch (value) {
 #define RAGTUNE_ISA(name, arch_type, flags, check) \
-  case isa::name:                                 \
+  case isa::name:                                  \
     return check;
 #include "simd/isa_table.def"
 #undef RAGTUNE_ISA
@@ -101,7 +101,7 @@ auto run(Kernel kernel, Args... args) noexcept {
   }
   switch (value) {
 #define RAGTUNE_ISA(name, arch_type, flags, check) \
-  case static_cast<int>(isa::name):               \
+  case static_cast<int>(isa::name):                \
     return kernel(kernels::name##_arch{}, args...);
 #include "simd/isa_table.def"
 #undef RAGTUNE_ISA

@@ -55,8 +55,8 @@ struct add_product {
 // (torch's CPU sgemm order), scaled, then added — register-blocked 4 rows at a time.
 struct low_rank_add {
   template <class Arch>
-  void operator()(Arch, const float* left, std::size_t rank, const float* right, std::size_t cols, float c,
-                  float* out, std::size_t ldo, std::size_t rows) const noexcept;
+  void operator()(Arch, const float* left, std::size_t rank, const float* right, std::size_t cols, float c, float* out,
+                  std::size_t ldo, std::size_t rows) const noexcept;
 };
 
 // Exact widening of 16-bit floats to float32; `brain` picks bfloat16 over IEEE half.
@@ -77,26 +77,24 @@ float hnsw_ip_distance(const void* a, const void* b, const void* dim) noexcept; 
 template <class Arch>
 float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept;  // |a - b|^2
 
-#define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                          \
-  extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)       \
-      const noexcept;                                                                                          \
-  extern template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t,             \
-                                                           std::uint8_t) const noexcept;                       \
-  extern template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;      \
-  extern template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t,               \
-                                                         const std::uint8_t*, std::size_t, std::size_t*,       \
-                                                         std::size_t) const noexcept;                         \
-  extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,    \
-                                                   std::size_t, float*, std::size_t) const noexcept;           \
-  extern template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t)             \
-      const noexcept;                                                                                          \
-  extern template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t, \
-                                                     float, float*, std::size_t, std::size_t) const noexcept;   \
-  extern template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool)         \
-      const noexcept;                                                                                          \
-  extern template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool)        \
-      const noexcept;                                                                                          \
-  extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                \
+#define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                                 \
+  extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)              \
+      const noexcept;                                                                                                 \
+  extern template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)      \
+      const noexcept;                                                                                                 \
+  extern template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;             \
+  extern template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, const std::uint8_t*, \
+                                                         std::size_t, std::size_t*, std::size_t) const noexcept;      \
+  extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,        \
+                                                   std::size_t, float*, std::size_t) const noexcept;                  \
+  extern template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;  \
+  extern template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,     \
+                                                      float, float*, std::size_t, std::size_t) const noexcept;        \
+  extern template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool)              \
+      const noexcept;                                                                                                 \
+  extern template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool)             \
+      const noexcept;                                                                                                 \
+  extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                       \
   extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 #define RAGTUNE_ISA(name, arch_type, flags, check) RAGTUNE_DECLARE_KERNELS(name##_arch)

@@ -5,8 +5,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 
@@ -41,7 +41,7 @@ inline std::uint64_t movemask(const xsimd::batch_bool<std::uint8_t, Arch>& m) no
   } else
 #endif
 #if defined(__AVX2__)
-  if constexpr (std::is_same_v<reg, __m256i>) {
+      if constexpr (std::is_same_v<reg, __m256i>) {
     return static_cast<std::uint32_t>(_mm256_movemask_epi8(static_cast<reg>(m)));
   } else
 #endif
@@ -140,8 +140,8 @@ std::size_t find_all::operator()(Arch, const std::uint8_t* haystack, std::size_t
   // Muła's filter: a candidate must match the needle's first and last bytes;
   // only candidates are compared in full.
   for (; i + width <= last_start + 1; i += width) {
-    auto hits = (bytes::load_unaligned(haystack + i) == first) &
-                (bytes::load_unaligned(haystack + i + last_offset) == last);
+    auto hits =
+        (bytes::load_unaligned(haystack + i) == first) & (bytes::load_unaligned(haystack + i + last_offset) == last);
     std::uint64_t mask = detail::movemask<Arch>(hits);
     while (mask != 0) {
       const std::size_t at = i + static_cast<std::size_t>(__builtin_ctzll(mask));
@@ -174,7 +174,8 @@ inline float dot(const float* a, const float* b, std::size_t dim) noexcept {
     acc0 = detail::fused(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
     acc1 = detail::fused(floats::load_unaligned(a + j + width), floats::load_unaligned(b + j + width), acc1);
   }
-  for (; j + width <= dim; j += width) acc0 = detail::fused(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
+  for (; j + width <= dim; j += width)
+    acc0 = detail::fused(floats::load_unaligned(a + j), floats::load_unaligned(b + j), acc0);
   float sum = xsimd::hadd(acc0 + acc1);
   for (; j < dim; ++j) sum += a[j] * b[j];
   return sum;
@@ -218,7 +219,8 @@ inline const std::uint8_t* haddp_order() noexcept {
 // A tile of QT queries x RT rows: QT*RT accumulators, each query and row vector
 // loaded once per step and reused RT / QT times (register blocking, as in GEMM).
 template <class Arch, std::size_t QT, std::size_t RT>
-inline void dot_tile(const float* const* q, const float* const* r, std::size_t dim, float* out, std::size_t ldo) noexcept {
+inline void dot_tile(const float* const* q, const float* const* r, std::size_t dim, float* out,
+                     std::size_t ldo) noexcept {
   using floats = xsimd::batch<float, Arch>;
   constexpr std::size_t width = floats::size;
   floats acc[QT][RT];
@@ -311,7 +313,7 @@ void dot_block::operator()(Arch, const float* queries, std::size_t nq, const flo
 template <class Arch>
 float hnsw_ip_distance(const void* a, const void* b, const void* dim) noexcept {
   return 1.0f - detail::dot<Arch>(static_cast<const float*>(a), static_cast<const float*>(b),
-                                   *static_cast<const std::size_t*>(dim));
+                                  *static_cast<const std::size_t*>(dim));
 }
 
 template <class Arch>
@@ -393,7 +395,8 @@ template <class Arch>
 void low_rank_add::operator()(Arch, const float* left, std::size_t rank, const float* right, std::size_t cols, float c,
                               float* out, std::size_t ldo, std::size_t rows) const noexcept {
   std::size_t r = 0;
-  for (; r + 4 <= rows; r += 4) detail::low_rank_rows<4, Arch>(left + r * rank, rank, right, cols, c, out + r * ldo, ldo);
+  for (; r + 4 <= rows; r += 4)
+    detail::low_rank_rows<4, Arch>(left + r * rank, rank, right, cols, c, out + r * ldo, ldo);
   for (; r < rows; ++r) detail::low_rank_rows<1, Arch>(left + r * rank, rank, right, cols, c, out + r * ldo, ldo);
 }
 
@@ -454,8 +457,7 @@ inline std::uint16_t float_to_brain(float value) noexcept {
 
 // Plain loops: compiled with this ISA's flags they vectorise, and they are exact by construction.
 template <class Arch>
-void widen_16::operator()(Arch, const std::uint16_t* source, float* target, std::size_t n,
-                          bool brain) const noexcept {
+void widen_16::operator()(Arch, const std::uint16_t* source, float* target, std::size_t n, bool brain) const noexcept {
   if (brain) {
     for (std::size_t i = 0; i < n; ++i) target[i] = detail::bits_to_float(static_cast<std::uint32_t>(source[i]) << 16);
   } else {
@@ -464,8 +466,7 @@ void widen_16::operator()(Arch, const std::uint16_t* source, float* target, std:
 }
 
 template <class Arch>
-void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std::size_t n,
-                           bool brain) const noexcept {
+void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std::size_t n, bool brain) const noexcept {
   if (brain) {
     for (std::size_t i = 0; i < n; ++i) target[i] = detail::float_to_brain(source[i]);
   } else {
@@ -473,21 +474,21 @@ void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std
   }
 }
 
-#define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                       \
-  template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept; \
-  template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)        \
-      const noexcept;                                                                                            \
-  template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;               \
-  template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, const std::uint8_t*,   \
-                                                  std::size_t, std::size_t*, std::size_t) const noexcept;         \
-  template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,           \
-                                            std::size_t, float*, std::size_t) const noexcept;                    \
-  template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;     \
-  template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t, float, \
-                                              float*, std::size_t, std::size_t) const noexcept;                 \
-  template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool) const noexcept; \
-  template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool) const noexcept; \
-  template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
+#define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                            \
+  template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;    \
+  template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)            \
+      const noexcept;                                                                                                \
+  template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;                   \
+  template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, const std::uint8_t*,       \
+                                                  std::size_t, std::size_t*, std::size_t) const noexcept;            \
+  template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t, std::size_t, \
+                                            float*, std::size_t) const noexcept;                                     \
+  template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;        \
+  template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t, float,    \
+                                               float*, std::size_t, std::size_t) const noexcept;                     \
+  template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool) const noexcept;    \
+  template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool) const noexcept;   \
+  template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                             \
   template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 }  // namespace ragtune::simd::kernels

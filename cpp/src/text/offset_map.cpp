@@ -9,9 +9,7 @@ namespace {
 const std::uint8_t* at(std::string_view text, std::size_t offset) {
   return reinterpret_cast<const std::uint8_t*>(text.data()) + offset;
 }
-bool continuation(std::string_view text, std::size_t i) {
-  return (static_cast<std::uint8_t>(text[i]) & 0xC0) == 0x80;
-}
+bool continuation(std::string_view text, std::size_t i) { return (static_cast<std::uint8_t>(text[i]) & 0xC0) == 0x80; }
 }  // namespace
 
 offset_map::offset_map(std::string_view text) : offset_map(text, simd::is_ascii(at(text, 0), text.size())) {}

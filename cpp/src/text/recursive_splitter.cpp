@@ -29,7 +29,8 @@ class measure {
         const std::size_t* last = first + spec_.token_count;
         return static_cast<std::size_t>(std::lower_bound(first, last, end) - std::lower_bound(first, last, begin));
       }
-      case length_spec::kind::callback: return spec_.callback(text_.substr(begin, end - begin));
+      case length_spec::kind::callback:
+        return spec_.callback(text_.substr(begin, end - begin));
     }
     return 0;
   }
@@ -37,10 +38,12 @@ class measure {
   // Length of the string pieces are joined with at separator level `index`.
   std::size_t joiner(std::string_view joiner, std::size_t index) const {
     switch (spec_.mode) {
-      case length_spec::kind::characters: return simd::count_codepoints(bytes_of(joiner), joiner.size());
+      case length_spec::kind::characters:
+        return simd::count_codepoints(bytes_of(joiner), joiner.size());
       case length_spec::kind::tokens:
         return joiner.empty() || index >= spec_.separator_lengths.size() ? 0 : spec_.separator_lengths[index];
-      case length_spec::kind::callback: return spec_.callback(joiner);
+      case length_spec::kind::callback:
+        return spec_.callback(joiner);
     }
     return 0;
   }
@@ -77,8 +80,8 @@ class merger {
     const std::size_t size = options_.chunk_size;
     if (total_ + next.length + (empty() ? 0 : joiner_length_) > size && !empty()) {
       emit();
-      while (!empty() && (total_ > options_.chunk_overlap ||
-                          (total_ + next.length + joiner_length_ > size && total_ > 0))) {
+      while (!empty() &&
+             (total_ > options_.chunk_overlap || (total_ + next.length + joiner_length_ > size && total_ > 0))) {
         total_ -= front().length + (count() > 1 ? joiner_length_ : 0);
         ++head_;
         if (!empty() && !front().joins_verbatim) --gaps_;
@@ -200,8 +203,8 @@ class run {
     std::size_t previous_end = std::string::npos;  // end of the last non-empty piece
     auto take = [&](std::size_t from, std::size_t to) {
       if (from == to) return;
-      const bool verbatim = keep || previous_end == std::string::npos ||
-                            text_.substr(previous_end, from - previous_end) == joiner;
+      const bool verbatim =
+          keep || previous_end == std::string::npos || text_.substr(previous_end, from - previous_end) == joiner;
       previous_end = to;
       const std::size_t length =
           separator.splits_characters() && measure_.single_characters_are_one() ? 1 : measure_.span(from, to);
@@ -210,8 +213,10 @@ class run {
         return;
       }
       pieces.finish();
-      if (finer) level(from, to, chosen + 1, depth + 1);
-      else out_.chunks.push_back({from, to, -1});  // LangChain keeps an unsplittable piece as it is
+      if (finer)
+        level(from, to, chosen + 1, depth + 1);
+      else
+        out_.chunks.push_back({from, to, -1});  // LangChain keeps an unsplittable piece as it is
     };
 
     if (separator.splits_characters()) {
@@ -227,9 +232,18 @@ class run {
         match_begin += begin;
         match_end += begin;
         switch (options_.keep) {
-          case keep_separator::none: take(cursor, match_begin); cursor = match_end; break;
-          case keep_separator::start: take(cursor, match_begin); cursor = match_begin; break;
-          case keep_separator::end: take(cursor, match_end); cursor = match_end; break;
+          case keep_separator::none:
+            take(cursor, match_begin);
+            cursor = match_end;
+            break;
+          case keep_separator::start:
+            take(cursor, match_begin);
+            cursor = match_begin;
+            break;
+          case keep_separator::end:
+            take(cursor, match_end);
+            cursor = match_end;
+            break;
         }
       });
       take(cursor, end);

@@ -23,9 +23,12 @@ std::string python_to_pcre2(const std::string& pattern) {
     const char c = pattern[i];
     if (c == '\\' && i + 1 < pattern.size()) {
       const char next = pattern[++i];
-      if (next == 'Z' && !in_class) out += "\\z";
-      else if (next == 's') out += in_class ? "\\s\\x1c-\\x1f" : "[\\s\\x1c-\\x1f]";
-      else if (next == 'S' && !in_class) out += "[^\\s\\x1c-\\x1f]";
+      if (next == 'Z' && !in_class)
+        out += "\\z";
+      else if (next == 's')
+        out += in_class ? "\\s\\x1c-\\x1f" : "[\\s\\x1c-\\x1f]";
+      else if (next == 'S' && !in_class)
+        out += "[^\\s\\x1c-\\x1f]";
       else {
         out += '\\';
         out += next;
@@ -53,8 +56,8 @@ constexpr std::size_t literal_batch = 512;
 [[noreturn]] void match_failed(const std::string& pattern, int rc) {
   PCRE2_UCHAR message[256];
   pcre2_get_error_message(rc, message, sizeof(message));
-  throw pattern_error("separator regex '" + pattern + "' failed on this text: " +
-                      reinterpret_cast<const char*>(message) +
+  throw pattern_error("separator regex '" + pattern +
+                      "' failed on this text: " + reinterpret_cast<const char*>(message) +
                       " (a pattern with nested repetition backtracks exponentially; simplify it)");
 }
 
@@ -110,8 +113,8 @@ void separator_matcher::for_each_match(std::string_view text,
     const auto* needle = reinterpret_cast<const std::uint8_t*>(pattern_.data());
     const std::size_t m = pattern_.size();
     std::size_t positions[literal_batch];
-    std::size_t from = 0;       // where the next batch of candidates starts
-    std::size_t allowed = 0;    // matches may not overlap: the next one starts at or after this
+    std::size_t from = 0;     // where the next batch of candidates starts
+    std::size_t allowed = 0;  // matches may not overlap: the next one starts at or after this
     while (from + m <= text.size()) {
       const std::size_t count = simd::find_all(hay + from, text.size() - from, needle, m, positions, literal_batch);
       for (std::size_t k = 0; k < count; ++k) {
@@ -150,7 +153,8 @@ void separator_matcher::for_each_match(std::string_view text,
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data.get());
     const std::size_t begin = ovector[0];
     const std::size_t end = ovector[1];
-    if (end < begin) throw std::runtime_error("separator regex '" + pattern_ + "' uses \\K to end a match before its start");
+    if (end < begin)
+      throw std::runtime_error("separator regex '" + pattern_ + "' uses \\K to end a match before its start");
     on_match(begin, end);
     previous_empty = begin == end;
     start = end;

@@ -30,7 +30,7 @@ kind classify(std::uint32_t cp) noexcept {
 
 std::uint32_t lower(std::uint32_t cp) noexcept {
   if (cp >= 'A' && cp <= 'Z') return cp + 32;
-  if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;    // Latin-1
+  if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7) return cp + 32;     // Latin-1
   if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2) return cp + 32;  // Greek
   if (cp >= 0x410 && cp <= 0x42F) return cp + 32;                 // Cyrillic
   if (cp >= 0x400 && cp <= 0x40F) return cp + 80;
@@ -71,7 +71,9 @@ void tokenize_words(std::string_view text, std::vector<std::string>& out) {
     const std::uint32_t cp = utf8_decode(text.data(), text.size(), at, length);
     at += length;
     switch (classify(cp)) {
-      case kind::separator: flush(); break;
+      case kind::separator:
+        flush();
+        break;
       case kind::single:
         flush();
         append_utf8(current, cp);

@@ -355,7 +355,9 @@ def advise(situation: Situation | Mapping[str, Any] | None = None, *, prices: Pr
     elif inputs:
         raise TypeError("give either a Situation or keyword inputs, not both")
     if not isinstance(situation, Situation):
-        raise TypeError(f"situation must be a ragtune Situation or a dict of its fields, got {type(situation).__name__}")
+        raise TypeError(
+            f"situation must be a ragtune Situation or a dict of its fields, got {type(situation).__name__}"
+        )
     s = situation
 
     costs = None

@@ -94,8 +94,12 @@ class SentenceChunker:
     def __init__(self, *, chunk_size: int = 1000, chunk_overlap: int = 200, length: Any = "chars") -> None:
         self.chunk_size, self.chunk_overlap = check_sizes(chunk_size, chunk_overlap)
         self._length = resolve_length(length)
-        self._long = RecursiveChunker(chunk_size=self.chunk_size, chunk_overlap=min(self.chunk_overlap, self.chunk_size // 2),
-                                      separators=[" ", ""], length=length)
+        self._long = RecursiveChunker(
+            chunk_size=self.chunk_size,
+            chunk_overlap=min(self.chunk_overlap, self.chunk_size // 2),
+            separators=[" ", ""],
+            length=length,
+        )
 
     def _measure(self, pieces: list[str]) -> list[int]:
         plan = self._length
@@ -131,7 +135,10 @@ class SentenceChunker:
             # The next chunk starts with the trailing sentences that fit the overlap,
             # but always moves forward by at least one sentence.
             next_first, carried = last + 1, 0
-            while next_first - 1 > first and carried + sizes[next_first - 1] + (gaps[next_first - 1] if carried else 0) <= self.chunk_overlap:
+            while (
+                next_first - 1 > first
+                and carried + sizes[next_first - 1] + (gaps[next_first - 1] if carried else 0) <= self.chunk_overlap
+            ):
                 carried += sizes[next_first - 1] + (gaps[next_first - 1] if carried else 0)
                 next_first -= 1
             first = next_first

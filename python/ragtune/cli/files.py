@@ -24,7 +24,9 @@ def iter_documents(folder: Path, *, follow_links: bool = False,
     if not folder.is_dir():
         raise OSError(f"{folder} is not a folder of documents")
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or not path.name.lower().endswith(DOCUMENT_SUFFIXES + tuple(s + ".txt" for s in DOCUMENT_SUFFIXES)):
+        if not path.is_file() or not path.name.lower().endswith(
+            DOCUMENT_SUFFIXES + tuple(s + ".txt" for s in DOCUMENT_SUFFIXES)
+        ):
             continue
         if not follow_links and not path.resolve().is_relative_to(folder):
             continue

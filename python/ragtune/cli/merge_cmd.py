@@ -32,7 +32,9 @@ def add_merge_command(commands: Any) -> None:
         description="Merge PEFT LoRA adapter(s) into a base safetensors checkpoint, streaming one tensor at a time. "
         "Example: ragtune merge ./SmolLM2-135M ./my-adapter ./merged --dtype bf16 --shard-size 2GB",
     )
-    parser.add_argument("base", help="base checkpoint folder (model.safetensors or a sharded index) or .safetensors file")
+    parser.add_argument(
+        "base", help="base checkpoint folder (model.safetensors or a sharded index) or .safetensors file"
+    )
     parser.add_argument("adapters_and_out", nargs="+", metavar="ADAPTER... OUT",
                         help="one or more PEFT adapter folders, then the new output folder")
     parser.add_argument("--dtype", choices=["bf16", "fp16", "fp32"], help="output dtype (default: the base's)")

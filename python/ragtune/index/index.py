@@ -202,7 +202,9 @@ class Index:
             text = as_text(item.page_content, what=f"items[{position}].page_content")
             metadata = dict(item.metadata or {})
             id_ = getattr(item, "id", None) or uuid.uuid4().hex
-            return Record(str(id_), text, metadata, metadata.get("source") if isinstance(metadata.get("source"), str) else None)
+            return Record(
+                str(id_), text, metadata, metadata.get("source") if isinstance(metadata.get("source"), str) else None
+            )
         raise TypeError(f"items[{position}] must be str, Chunk or Document, got {type(item).__name__}")
 
     def _embed_documents(self, texts: list[str]) -> np.ndarray:

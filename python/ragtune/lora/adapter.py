@@ -96,7 +96,9 @@ class LoraAdapter:
         """Reads a PEFT adapter folder. Pickle-based ``adapter_model.bin`` files are refused."""
         folder = Path(path)
         if not folder.is_dir():
-            raise FileNotFoundError(f"adapter folder {folder} does not exist (expected the folder save_pretrained wrote)")
+            raise FileNotFoundError(
+                f"adapter folder {folder} does not exist (expected the folder save_pretrained wrote)"
+            )
         config = _read_config(folder)
         weights = folder / WEIGHTS_FILE
         if not weights.is_file():
@@ -270,9 +272,13 @@ def _module(path: str, config: dict[str, Any], name: str, parts: dict[str, np.nd
     magnitude = parts.get("magnitude")
     bias = parts.get("bias")
     if magnitude is not None and (magnitude.ndim != 1):
-        raise ValueError(f"{path}: module '{name}' has a DoRA magnitude of shape {tuple(magnitude.shape)}; expected 1-D")
+        raise ValueError(
+            f"{path}: module '{name}' has a DoRA magnitude of shape {tuple(magnitude.shape)}; expected 1-D"
+        )
     if bias is not None and (bias.ndim != 1 or bias.shape[0] != B.shape[0]):
-        raise ValueError(f"{path}: module '{name}' has a lora_B bias of shape {tuple(bias.shape)}; expected ({B.shape[0]},)")
+        raise ValueError(
+            f"{path}: module '{name}' has a lora_B bias of shape {tuple(bias.shape)}; expected ({B.shape[0]},)"
+        )
     return LoraModule(
         name=name,
         A=A,

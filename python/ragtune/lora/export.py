@@ -78,7 +78,9 @@ def combine_adapters(
     groups: dict[str, list[tuple[LoraModule, float]]] = {}
     for adapter, weight in zip(loaded, weight_list):
         if adapter.uses_dora:
-            raise ValueError(f"{adapter.path} is a DoRA adapter; DoRA's magnitude rescaling cannot be combined linearly")
+            raise ValueError(
+                f"{adapter.path} is a DoRA adapter; DoRA's magnitude rescaling cannot be combined linearly"
+            )
         for module in adapter.modules.values():
             groups.setdefault(module.name, []).append((module, weight))
     replacements = _merged_replacements(loaded)

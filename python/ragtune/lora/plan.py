@@ -148,8 +148,13 @@ def build_plan(
             for name, value in found.items():
                 if not base.has(name) and _tie_group(base, name) is None:
                     raise ValueError(f"adapter {adapter.path} {kind} '{name}', which the base checkpoint does not have")
-                if kind == "overwrites" and base.has(name) and np.array_equal(
-                        value, base.tensors.read_float32(name) if value.dtype == np.float32 else base.tensors.read(name)):
+                if (
+                    kind == "overwrites"
+                    and base.has(name)
+                    and np.array_equal(
+                        value, base.tensors.read_float32(name) if value.dtype == np.float32 else base.tensors.read(name)
+                    )
+                ):
                     continue  # a saved copy of the unchanged base weight (PEFT saves targeted embeddings)
                 if sign < 0:
                     raise ValueError(

@@ -67,18 +67,18 @@ class bm25_index {
                   std::size_t slot);
   void remove_locked(std::size_t slot);
   void compact_locked();
-  search_results search_ids(const std::vector<std::vector<std::uint32_t>>& queries, std::size_t k,
-                            const bitset* filter, int threads) const;
+  search_results search_ids(const std::vector<std::vector<std::uint32_t>>& queries, std::size_t k, const bitset* filter,
+                            int threads) const;
 
   bm25_params params_;
   std::unordered_set<std::string> stopwords_;
   std::unordered_map<std::string, std::uint32_t> vocabulary_;
-  std::vector<std::string> terms_;                     // term id -> term
-  std::vector<std::vector<posting>> postings_;         // term id -> postings (may hold stale slots)
-  std::vector<std::uint32_t> document_frequency_;      // term id -> live documents containing it
+  std::vector<std::string> terms_;                 // term id -> term
+  std::vector<std::vector<posting>> postings_;     // term id -> postings (may hold stale slots)
+  std::vector<std::uint32_t> document_frequency_;  // term id -> live documents containing it
   std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> document_terms_;  // slot -> (term, tf) live
-  std::vector<std::uint32_t> length_;                  // slot -> token count
-  std::vector<std::uint32_t> generation_;              // slot -> bumped on each replace, to spot stale postings
+  std::vector<std::uint32_t> length_;                                                 // slot -> token count
+  std::vector<std::uint32_t> generation_;  // slot -> bumped on each replace, to spot stale postings
   bitset alive_;
   std::size_t live_ = 0;
   std::uint64_t total_length_ = 0;

@@ -93,8 +93,8 @@ class vector_index {
   search_results exact(const float* queries, std::size_t nq, std::size_t k, const bitset* filter, int threads) const;
   search_results exact_gather(const float* queries, std::size_t nq, std::size_t k, const bitset& allowed,
                               int threads) const;
-  search_results graph_search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
-                              std::size_t ef, int threads) const;
+  search_results graph_search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter, std::size_t ef,
+                              int threads) const;
   std::vector<float> squared_norms(const float* queries, std::size_t nq) const;
   const float* row(std::size_t slot) const noexcept { return vectors_.data() + slot * dim_; }
   // Higher is closer: the dot product, or minus the squared distance for L2.

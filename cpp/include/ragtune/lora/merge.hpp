@@ -50,11 +50,10 @@ bool is_float_type(io::dtype type) noexcept;
 /// @throws std::invalid_argument for non-float types; std::domain_error naming @p name
 ///         when @c require_finite and the result is not finite.
 void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype base_type, std::uint64_t rows,
-                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads,
-                  block_sink sink);
+                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads, block_sink sink);
 
 /// @brief Converts float elements between F32/F16/BF16 (rounded once, nearest-even), in blocks.
-void convert_tensor(const std::string& name, const std::uint8_t* source, io::dtype source_type, std::uint64_t count, io::dtype out_type,
-                    block_sink sink);
+void convert_tensor(const std::string& name, const std::uint8_t* source, io::dtype source_type, std::uint64_t count,
+                    io::dtype out_type, block_sink sink);
 
 }  // namespace ragtune::lora

@@ -22,7 +22,7 @@ struct sampler_options {
   std::size_t distractors = 4;
   double oracle_probability = 0.8;  ///< P: the fraction of examples that keep their oracle(s)
   strategy kind = strategy::random;
-  double hard_fraction = 0.5;       ///< mixed: the share of distractors taken from the hard candidates
+  double hard_fraction = 0.5;  ///< mixed: the share of distractors taken from the hard candidates
   std::uint64_t seed = 0;
   double near_duplicate_jaccard = 0.8;  ///< MinHash-estimated Jaccard at or above which chunks are near-duplicates
 };

@@ -25,12 +25,15 @@ inline std::uint32_t utf8_decode(const char* data, std::size_t size, std::size_t
   length = utf8_sequence_length(p[0]);
   if (pos + length > size) length = 1;
   switch (length) {
-    case 2: return (std::uint32_t(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
-    case 3: return (std::uint32_t(p[0] & 0x0F) << 12) | (std::uint32_t(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+    case 2:
+      return (std::uint32_t(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
+    case 3:
+      return (std::uint32_t(p[0] & 0x0F) << 12) | (std::uint32_t(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
     case 4:
       return (std::uint32_t(p[0] & 0x07) << 18) | (std::uint32_t(p[1] & 0x3F) << 12) |
              (std::uint32_t(p[2] & 0x3F) << 6) | (p[3] & 0x3F);
-    default: return p[0];
+    default:
+      return p[0];
   }
 }
 
@@ -45,15 +48,23 @@ inline std::size_t utf8_previous(const char* data, std::size_t end) noexcept {
 inline bool is_python_space(std::uint32_t cp) noexcept {
   if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x20);
   switch (cp) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
       return true;
-    default: return cp >= 0x2000 && cp <= 0x200A;
+    default:
+      return cp >= 0x2000 && cp <= 0x200A;
   }
 }
 
 /// @brief [begin, end) with Python-whitespace removed from both ends, like str.strip().
 inline std::pair<std::size_t, std::size_t> strip_python_space(const char* data, std::size_t begin,
-                                                               std::size_t end) noexcept {
+                                                              std::size_t end) noexcept {
   std::size_t length = 0;
   while (begin < end && is_python_space(utf8_decode(data, end, begin, length))) begin += length;
   while (end > begin) {

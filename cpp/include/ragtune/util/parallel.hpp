@@ -65,7 +65,8 @@ void parallel_for_each(std::size_t count, int threads, Body&& body) {
   // reports its internals. Under TSan the same bodies run on plain std::threads (whose
   // start and join it understands), so races in ragtune's own code are still found.
   (void)work;
-  const unsigned workers = threads > 0 ? static_cast<unsigned>(threads) : std::max(2u, std::thread::hardware_concurrency());
+  const unsigned workers =
+      threads > 0 ? static_cast<unsigned>(threads) : std::max(2u, std::thread::hardware_concurrency());
   std::atomic<std::size_t> next{0};
   std::vector<std::thread> pool;
   for (unsigned w = 0; w < workers; ++w) {
@@ -76,8 +77,10 @@ void parallel_for_each(std::size_t count, int threads, Body&& body) {
   }
   for (auto& thread : pool) thread.join();
 #else
-  if (threads == 0) work();
-  else tbb::task_arena(threads).execute(work);
+  if (threads == 0)
+    work();
+  else
+    tbb::task_arena(threads).execute(work);
 #endif
   if (first_error) std::rethrow_exception(first_error);
 }

@@ -55,7 +55,9 @@ class RagtuneVectorStore(VectorStore):
     ['a']
     """
 
-    def __init__(self, embedding: Embeddings | None = None, *, index: Index | None = None, **index_options: Any) -> None:
+    def __init__(
+        self, embedding: Embeddings | None = None, *, index: Index | None = None, **index_options: Any
+    ) -> None:
         if index is not None and (embedding is not None or index_options):
             raise TypeError("pass either an existing index or options to create one, not both")
         self.index = index if index is not None else Index(embedding=embedding, **index_options)
@@ -129,7 +131,9 @@ class RagtuneVectorStore(VectorStore):
         self.index.save(folder_path)
 
     @classmethod
-    def load_local(cls, folder_path: str | os.PathLike[str], embeddings: Embeddings | None = None) -> RagtuneVectorStore:
+    def load_local(
+        cls, folder_path: str | os.PathLike[str], embeddings: Embeddings | None = None
+    ) -> RagtuneVectorStore:
         """Load what :meth:`save_local` wrote (pass the same embeddings)."""
         return cls(index=Index.load(folder_path, embedding=embeddings))
 
