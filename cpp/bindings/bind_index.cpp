@@ -94,6 +94,20 @@ std::vector<std::string_view> views_of(const std::vector<std::string>& texts) { 
 }  // namespace
 
 void bind_index(py::module_& m) {
+  // The index's defaults are defined once, by the C++ parameter structs, and exported
+  // for the Python Index's signature.
+  const ix::hnsw_params hnsw{};
+  const ix::bm25_params bm25{};
+  py::dict defaults;
+  defaults["m"] = hnsw.m;
+  defaults["ef_construction"] = hnsw.ef_construction;
+  defaults["ef_search"] = hnsw.ef_search;
+  defaults["seed"] = hnsw.seed;
+  defaults["exact_below"] = hnsw.min_graph_size;
+  defaults["bm25_k1"] = static_cast<double>(bm25.k1);
+  defaults["bm25_b"] = static_cast<double>(bm25.b);
+  m.attr("INDEX_DEFAULTS") = defaults;
+
   m.def(
       "hash_embed",
       [](const std::vector<std::string>& texts, std::size_t dim, bool bigrams, int threads) {
@@ -131,8 +145,9 @@ void bind_index(py::module_& m) {
              ix::hnsw_params params{m, ef_construction, ef_search, seed, min_graph_size};
              return std::make_unique<ix::vector_index>(dim, parse_metric(metric), params);
            }),
-           py::kw_only(), py::arg("dim"), py::arg("metric"), py::arg("m") = 16, py::arg("ef_construction") = 200,
-           py::arg("ef_search") = 64, py::arg("seed") = 100, py::arg("min_graph_size") = 4096)
+           py::kw_only(), py::arg("dim"), py::arg("metric"), py::arg("m") = hnsw.m,
+           py::arg("ef_construction") = hnsw.ef_construction, py::arg("ef_search") = hnsw.ef_search,
+           py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size)
       .def_property_readonly("dim", &ix::vector_index::dim)
       .def_property_readonly("metric", [](const ix::vector_index& v) { return metric_name(v.kind()); })
       .def_property_readonly("has_graph", &ix::vector_index::has_graph)
@@ -213,15 +228,16 @@ void bind_index(py::module_& m) {
               throw py::value_error(e.what());  // a bad file (format_error, or hnswlib's own) is bad input
             }
           },
-          py::arg("vectors_path"), py::arg("graph_path"), py::kw_only(), py::arg("m") = 16,
-          py::arg("ef_construction") = 200, py::arg("ef_search") = 64, py::arg("seed") = 100,
-          py::arg("min_graph_size") = 4096);
+          py::arg("vectors_path"), py::arg("graph_path"), py::kw_only(), py::arg("m") = hnsw.m,
+          py::arg("ef_construction") = hnsw.ef_construction, py::arg("ef_search") = hnsw.ef_search,
+          py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size);
 
   py::class_<ix::bm25_index>(m, "BM25Index", "BM25 (Lucene variant) over slots.")
       .def(py::init([](float k1, float b, std::vector<std::string> stopwords) {
              return std::make_unique<ix::bm25_index>(ix::bm25_params{k1, b}, std::move(stopwords));
            }),
-           py::kw_only(), py::arg("k1") = 1.5f, py::arg("b") = 0.75f, py::arg("stopwords") = std::vector<std::string>{})
+           py::kw_only(), py::arg("k1") = bm25.k1, py::arg("b") = bm25.b,
+           py::arg("stopwords") = std::vector<std::string>{})
       .def_property_readonly("k1", [](const ix::bm25_index& i) { return i.params().k1; })
       .def_property_readonly("b", [](const ix::bm25_index& i) { return i.params().b; })
       .def_property_readonly("vocabulary_size", &ix::bm25_index::vocabulary_size)

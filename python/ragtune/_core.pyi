@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+INDEX_DEFAULTS: dict[str, int | float]  # HNSW and BM25 defaults of the C++ parameter structs
 
 def simd_info() -> dict[str, object]: ...
 def force_isa(name: str | None) -> None: ...

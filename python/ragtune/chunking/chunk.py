@@ -8,6 +8,22 @@ from typing import Any
 from .. import _core
 
 
+def citation(source: str | None, line_start: int | None, line_end: int | None, *, unnamed: str) -> str:
+    """The one citation format: ``source:line_start-line_end`` (the form editors and
+    terminals link to), ``unnamed`` standing in for a missing source, and just the
+    name when the lines are unknown.
+
+    Examples
+    --------
+    >>> citation("faq/library.rst.txt", 12, 20, unnamed="<text>")
+    'faq/library.rst.txt:12-20'
+    >>> citation(None, None, None, unnamed="doc-7")
+    'doc-7'
+    """
+    where = source if source is not None else unnamed
+    return where if line_start is None else f"{where}:{line_start}-{line_end}"
+
+
 def chunk_id(chunk: Chunk) -> str:
     """The id ragtune gives a chunk everywhere (``source#index``): Index.add, RAFT
     oracles, evaluation qrels.
@@ -62,8 +78,7 @@ class Chunk(_core.ChunkBase):
 
     def citation(self) -> str:
         """``source:line_start-line_end``, the form editors and terminals link to."""
-        where = self.source if self.source is not None else "<text>"
-        return f"{where}:{self.line_start}-{self.line_end}"
+        return citation(self.source, self.line_start, self.line_end, unnamed="<text>")
 
     def __repr__(self) -> str:
         preview = self.text if len(self.text) <= 40 else self.text[:37] + "..."

@@ -155,10 +155,10 @@ class LLMJudge:
     """
 
     def __init__(self, llm: Any) -> None:
-        from ..raft.generate import _as_completion
+        from ..llm import as_completion
 
         self.llm = llm
-        self._complete = _as_completion(llm, None)
+        self._complete = as_completion(llm)
 
     def _ask(self, prompt: str) -> dict[str, Any]:
         return _json_reply(self._complete(prompt))

@@ -15,6 +15,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .._inputs import as_int, as_threads
+from ..llm import reply_text
 
 Messages = Sequence[dict[str, str]]
 
@@ -160,6 +161,6 @@ class ChatModelGenerator:
         for messages in tqdm(conversations, desc="generating", unit="answer", disable=not progress):
             began = time.perf_counter()
             reply = self.chat_model.invoke([kinds[m["role"]](content=m["content"]) for m in messages])
-            content = reply.content if isinstance(reply.content, str) else str(reply.content)
+            content = reply_text(reply)
             out.append(Generation(content.strip(), time.perf_counter() - began))
         return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..chunking.chunk import citation
+
 
 @dataclass(slots=True)
 class Hit:
@@ -42,12 +44,11 @@ class Hit:
     line_end: int | None = None
 
     def citation(self) -> str:
-        """``source:line_start-line_end`` for chunks, else the id."""
+        """``source:line_start-line_end`` for chunks (:func:`ragtune.chunking.chunk.citation`),
+        the id for a text stored without a source."""
         if self.source is None:
             return self.id
-        if self.line_start is None:
-            return self.source
-        return f"{self.source}:{self.line_start}-{self.line_end}"
+        return citation(self.source, self.line_start, self.line_end, unnamed=self.id)
 
     def __repr__(self) -> str:
         preview = self.text if len(self.text) <= 50 else self.text[:47] + "..."

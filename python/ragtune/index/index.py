@@ -35,6 +35,9 @@ Metric = Literal["cosine", "ip", "l2"]
 _MODES = ("dense", "bm25", "hybrid")
 # Filters compiled to bitsets are cached per index version; a few suffice for query loops.
 _FILTER_CACHE_SIZE = 32
+# HNSW and BM25 defaults, defined once by the C++ core (m=16, ef_construction=200,
+# ef_search=64, exact_below=4096, bm25_k1=1.5, bm25_b=0.75).
+_DEFAULTS = _core.INDEX_DEFAULTS
 STATE_FILE = "state.json"
 # Files the index can rebuild: when one fails its checksum the index loads without it.
 _REBUILDABLE = frozenset({STATE_FILE, KEYS_FILE, VECTORS_FILE})
@@ -82,12 +85,12 @@ class Index:
         *,
         embedding: Any = None,
         metric: Metric = "cosine",
-        m: int = 16,
-        ef_construction: int = 200,
-        ef_search: int = 64,
-        exact_below: int = 4096,
-        bm25_k1: float = 1.5,
-        bm25_b: float = 0.75,
+        m: int = _DEFAULTS["m"],
+        ef_construction: int = _DEFAULTS["ef_construction"],
+        ef_search: int = _DEFAULTS["ef_search"],
+        exact_below: int = _DEFAULTS["exact_below"],
+        bm25_k1: float = _DEFAULTS["bm25_k1"],
+        bm25_b: float = _DEFAULTS["bm25_b"],
         threads: int = 0,
         embedding_cache: int = DEFAULT_LIMIT,
     ) -> None:

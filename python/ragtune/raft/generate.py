@@ -14,7 +14,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from .._inputs import as_int
 from ..chunking.chunk import Chunk
+from ..llm import as_completion
 from .assemble import QAItem, chunk_id
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE
 
@@ -43,19 +44,6 @@ _NUMBERING = re.compile(r"^\s*(?:[-*•]|\d+[.)]|Q\d*[:.])\s*")
 
 class LLMError(RuntimeError):
     """The LLM failed (or answered nothing) on every attempt."""
-
-
-def _as_completion(llm: Any, system_prompt: str | None) -> Callable[[str], str]:
-    """A ``prompt -> text`` function for a callable or a LangChain Runnable."""
-    if hasattr(llm, "invoke"):
-        def call(prompt: str) -> str:
-            messages = ([("system", system_prompt)] if system_prompt else []) + [("human", prompt)]
-            result = llm.invoke(messages)
-            return getattr(result, "content", result)
-        return call
-    if callable(llm):
-        return (lambda prompt: llm(f"{system_prompt}\n\n{prompt}")) if system_prompt else llm
-    raise TypeError(f"llm must be a callable prompt -> str or a LangChain Runnable, got {type(llm).__name__}")
 
 
 def parse_questions(text: str, limit: int) -> list[str]:
@@ -147,7 +135,7 @@ def generate_qa(
     questions_per_chunk = as_int(questions_per_chunk, name="questions_per_chunk", minimum=1, maximum=100)
     threads = as_int(threads, name="threads", minimum=1, maximum=256)
     retries = as_int(retries, name="retries", minimum=1, maximum=100)
-    complete = _as_completion(llm, system_prompt)
+    complete = as_completion(llm, system_prompt)
     state = _Checkpoint(Path(checkpoint) if checkpoint is not None else None)
     ids = [chunk_id(c) for c in chunks]
 
