@@ -44,3 +44,12 @@ def test_index_defaults_come_from_the_core():
     for name in ("m", "ef_construction", "ef_search", "exact_below", "bm25_k1", "bm25_b"):
         assert signature.parameters[name].default == _core.INDEX_DEFAULTS[name], name
     assert _core.BM25Index().k1 == pytest.approx(_core.INDEX_DEFAULTS["bm25_k1"])
+
+
+def test_one_table_of_safetensors_dtypes():
+    from ragtune.lora import units
+
+    assert units.DTYPE_SIZES == _core.SAFETENSORS_DTYPES and units.DTYPE_SIZES["BF16"] == 2
+    assert set(units.FLOAT_TYPES) == {"F32", "F16", "BF16"} <= set(units.DTYPE_SIZES)
+    with pytest.raises(ValueError, match="unknown safetensors dtype 'F12' \\(expected one of BOOL, U8"):
+        _core.CheckpointWriter("/nonexistent/out", [("a", "F12", [1])], 100, {})

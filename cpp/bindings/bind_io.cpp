@@ -106,6 +106,11 @@ auto looked_up(Lookup&& lookup) {
 }  // namespace
 
 void bind_io(py::module_& m) {
+  // The one table of safetensors dtypes (name -> bytes per element), for ragtune.lora.
+  py::dict dtypes;
+  for (auto type : rio::all_dtypes()) dtypes[rio::dtype_name(type)] = rio::dtype_size(type);
+  m.attr("SAFETENSORS_DTYPES") = dtypes;
+
   py::class_<rio::safetensors_file, std::shared_ptr<rio::safetensors_file>>(
       m, "SafetensorsFile", "A validated, memory-mapped safetensors file.")
       .def(py::init([](const std::string& path) {

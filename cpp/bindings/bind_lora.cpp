@@ -14,6 +14,7 @@
 
 #include "ragtune/io/checkpoint.hpp"
 #include "ragtune/io/checkpoint_writer.hpp"
+#include "ragtune/io/files.hpp"
 #include "ragtune/lora/merge.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 
@@ -30,13 +31,11 @@ using floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
 constexpr std::size_t copy_piece = 8u << 20;
 
 rio::dtype parse_dtype(const std::string& name) {
-  static const rio::dtype all[] = {rio::dtype::boolean, rio::dtype::u8,  rio::dtype::i8,  rio::dtype::f8_e5m2,
-                                   rio::dtype::f8_e4m3, rio::dtype::i16, rio::dtype::u16, rio::dtype::f16,
-                                   rio::dtype::bf16,    rio::dtype::i32, rio::dtype::u32, rio::dtype::f32,
-                                   rio::dtype::f64,     rio::dtype::i64, rio::dtype::u64};
-  for (auto type : all)
-    if (name == rio::dtype_name(type)) return type;
-  throw py::value_error("unknown safetensors dtype '" + name + "' (expected F32, F16, BF16, I64, ...)");
+  try {
+    return rio::parse_dtype(name);
+  } catch (const rio::format_error& e) {
+    throw py::value_error(e.what());
+  }
 }
 
 // C++ errors as the Python exceptions a user expects: bad input → ValueError; I/O errors

@@ -7,6 +7,7 @@ import numpy.typing as npt
 
 __version__: str
 INDEX_DEFAULTS: dict[str, int | float]  # HNSW and BM25 defaults of the C++ parameter structs
+SAFETENSORS_DTYPES: dict[str, int]  # every safetensors dtype name and its bytes per element
 
 def simd_info() -> dict[str, object]: ...
 def force_isa(name: str | None) -> None: ...

@@ -49,6 +49,21 @@ const char* dtype_name(dtype type) noexcept {
   return "?";
 }
 
+dtype parse_dtype(const std::string& name) {
+  std::string valid;
+  for (const auto& d : dtypes) {
+    if (name == d.name) return d.type;
+    valid += (valid.empty() ? "" : ", ") + std::string(d.name);
+  }
+  throw format_error("unknown safetensors dtype '" + name + "' (expected one of " + valid + ")");
+}
+
+std::vector<dtype> all_dtypes() {
+  std::vector<dtype> out;
+  for (const auto& d : dtypes) out.push_back(d.type);
+  return out;
+}
+
 std::uint64_t tensor_info::elements() const noexcept {
   std::uint64_t n = 1;
   for (auto d : shape) n *= d;  // validated not to overflow when the file was opened

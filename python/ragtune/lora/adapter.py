@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _core
 from .patterns import is_targeted, pattern_value
+from .units import FLOAT_TYPES
 
 PREFIX = "base_model.model."
 CONFIG_FILE = "adapter_config.json"
@@ -137,7 +138,7 @@ class LoraAdapter:
                 # which unties a tied weight); saved embeddings and biases overwrite the base weight in place
                 # before the LoRA update is added.
                 base_name = local.replace(".base_layer.", ".")
-                float_type = entry["dtype"] in ("F32", "F16", "BF16")
+                float_type = entry["dtype"] in FLOAT_TYPES
                 value = file.read_float32(key) if float_type else file.read(key)
                 module = base_name.rsplit(".", 1)[0]
                 if ".base_layer." not in local and any(module.endswith(m) for m in saved_modules):
@@ -240,7 +241,7 @@ def _check_config_types(config_path: Path, config: dict[str, Any]) -> None:
 
 
 def _as_float32(file: Any, key: str, dtype: str) -> np.ndarray:
-    if dtype not in ("F32", "F16", "BF16"):
+    if dtype not in FLOAT_TYPES:
         raise ValueError(f"adapter tensor '{key}' is {dtype}; LoRA factors must be F32, F16 or BF16")
     values = file.read_float32(key)
     if not np.isfinite(values).all():

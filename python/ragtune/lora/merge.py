@@ -20,10 +20,9 @@ from .adapter import LoraAdapter
 from .base import INDEX_NAMES, WEIGHT_SUFFIXES, BaseCheckpoint
 from .combine import check_method
 from .plan import MergePlan, TensorJob, build_plan
-from .units import format_bytes, parse_dtype, parse_size
+from .units import DTYPE_SIZES, TORCH_NAMES, format_bytes, parse_dtype, parse_size
 
 DEFAULT_SHARD_SIZE = "5GB"
-_TORCH_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def _copy_side_files(base: BaseCheckpoint, staging: str, plan: MergePlan, dtype:
             if dtype is not None:
                 for key in ("dtype", "torch_dtype"):
                     if key in config or key == "dtype":
-                        config[key] = _TORCH_NAMES[dtype]
+                        config[key] = TORCH_NAMES[dtype]
             Path(staging, entry.name).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         else:
             shutil.copy2(entry, Path(staging, entry.name))
@@ -138,7 +137,7 @@ def _run(plan: MergePlan, base: BaseCheckpoint, out: str, *, shard_size: int, re
 
 
 def _job_bytes(job: TensorJob) -> int:
-    size = {"F32": 4, "F16": 2, "BF16": 2}.get(job.dtype, 1)
+    size = DTYPE_SIZES.get(job.dtype, 1)
     for d in job.shape:
         size *= d
     return size

@@ -12,8 +12,8 @@ import numpy as np
 from .adapter import LoraAdapter, LoraModule
 from .base import BaseCheckpoint
 from .combine import combine_deltas
+from .units import FLOAT_TYPES
 
-FLOAT_TYPES = ("F32", "F16", "BF16")
 
 
 @dataclass

@@ -1,9 +1,19 @@
-"""Parsing the units users type: sizes ("2GB", "500MiB") and dtypes ("bf16", "float16")."""
+"""Parsing the units users type: sizes ("2GB", "500MiB") and dtypes ("bf16", "float16");
+and the one table of safetensors dtypes for ragtune.lora (names and sizes from the C++
+core's table, the float types LoRA merges, torch's names for them)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from .. import _core
+
+# Every safetensors dtype name and its bytes per element (the core's table).
+DTYPE_SIZES: dict[str, int] = dict(_core.SAFETENSORS_DTYPES)
+# The dtypes LoRA factors and merged weights may have, with torch's names for them.
+TORCH_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
+FLOAT_TYPES = tuple(TORCH_NAMES)
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?I?B?)?\s*$", re.IGNORECASE)
 _UNITS = {
@@ -52,7 +62,7 @@ def parse_dtype(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value).lower().removeprefix("torch.")
-    if text.upper() in ("F32", "F16", "BF16"):
+    if text.upper() in FLOAT_TYPES:
         return text.upper()
     if text in _DTYPES:
         return _DTYPES[text]

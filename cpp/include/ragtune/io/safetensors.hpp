@@ -22,6 +22,10 @@ enum class dtype { boolean, u8, i8, f8_e5m2, f8_e4m3, i16, u16, f16, bf16, i32, 
 std::size_t dtype_size(dtype type) noexcept;
 /// @brief The format's name ("F32", "BF16", ...).
 const char* dtype_name(dtype type) noexcept;
+/// @brief The dtype a name denotes ("F32", ...); throws format_error naming the valid ones.
+dtype parse_dtype(const std::string& name);
+/// @brief Every dtype, in the format's table order (the one table of names and sizes).
+std::vector<dtype> all_dtypes();
 
 /// @brief One tensor's entry in the header; offsets are relative to the data buffer.
 struct tensor_info {
