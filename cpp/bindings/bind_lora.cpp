@@ -1,6 +1,6 @@
-// The lora area: the streaming checkpoint writer and the one-tensor merge. Python
-// decides what happens to each tensor (copy, merge, replace); every byte of tensor
-// data moves here, with the GIL released.
+// The lora area: conversion and validation of arrays for the core's merge_writer, which
+// moves every byte of tensor data with the GIL released. Python decides what happens
+// to each tensor (copy, merge, replace).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -16,6 +16,7 @@
 #include "ragtune/io/checkpoint_writer.hpp"
 #include "ragtune/io/files.hpp"
 #include "ragtune/lora/merge.hpp"
+#include "ragtune/lora/merge_writer.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 
 namespace py = pybind11;
@@ -25,10 +26,6 @@ namespace lora = ragtune::lora;
 namespace {
 
 using floats = py::array_t<float, py::array::c_style | py::array::forcecast>;
-
-// Pieces of this size move between the mapping and the output file, so a copy never
-// holds more than one piece of a tensor in memory.
-constexpr std::size_t copy_piece = 8u << 20;
 
 rio::dtype parse_dtype(const std::string& name) {
   try {
@@ -55,6 +52,8 @@ auto translated(F&& body) {
   }
 }
 
+// Converts arrays and validates their layout with the GIL held, then lets the core's
+// merge_writer move every byte with the GIL released.
 class writer {
  public:
   writer(const std::string& out_dir,
@@ -64,40 +63,15 @@ class writer {
     tensors.reserve(plan.size());
     for (const auto& [name, type, shape] : plan) tensors.push_back({name, parse_dtype(type), shape});
     impl_ = translated([&] {
-      return std::make_unique<rio::checkpoint_writer>(out_dir, std::move(tensors), shard_size, metadata, stem);
+      return std::make_unique<lora::merge_writer>(
+          std::make_unique<rio::checkpoint_writer>(out_dir, std::move(tensors), shard_size, metadata, stem));
     });
   }
 
-  // Copies a source tensor: byte for byte when the types agree, else converted (float types only).
   void copy(const std::string& name, const rio::checkpoint& source, const std::string& source_name) {
     translated([&] {
-      const auto& info = source.info(source_name);
-      const auto& planned = check_shape(name, info.shape, info.elements());
-      const std::uint8_t* bytes = source.bytes(source_name);
       py::gil_scoped_release unlocked;
-      if (planned.type == info.type) {
-        const std::uint64_t size = info.end - info.begin;
-        for (std::uint64_t done = 0; done < size; done += copy_piece) {
-          const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(copy_piece, size - done));
-          source.populate(source_name, done, done + n);
-          impl_->append(name, bytes + done, n);
-          source.release(source_name, done, done + n);
-        }
-      } else {
-        if (!lora::is_float_type(info.type) || !lora::is_float_type(planned.type))
-          throw std::invalid_argument("tensor '" + name + "' is " + rio::dtype_name(info.type) +
-                                      " and cannot be converted to " + rio::dtype_name(planned.type));
-        std::uint64_t consumed = 0;
-        const std::size_t in_size = rio::dtype_size(info.type);
-        const std::size_t out_size = rio::dtype_size(planned.type);
-        lora::convert_tensor(name, bytes, info.type, info.elements(), planned.type,
-                             [&](const std::uint8_t* block, std::size_t size) {
-                               impl_->append(name, block, size);
-                               const std::uint64_t next = consumed + size / out_size * in_size;
-                               source.release(source_name, consumed, next);
-                               consumed = next;
-                             });
-      }
+      impl_->copy(name, source, source_name);
       return 0;
     });
   }
@@ -106,14 +80,9 @@ class writer {
              const std::vector<std::tuple<floats, floats, float>>& terms, std::optional<floats> dense,
              std::optional<floats> magnitude, bool magnitude_per_column, bool require_finite, int threads) {
     translated([&] {
-      const auto& info = source.info(source_name);
-      const auto& planned = check_shape(name, info.shape, info.elements());
-      // Each window of rows is mapped in one call before it is merged and dropped after.
-      run_merge(
-          name, planned, source.bytes(source_name), info.type, info.shape, terms, dense, magnitude,
-          magnitude_per_column, require_finite, threads,
-          [&](std::uint64_t from, std::uint64_t to) { source.populate(source_name, from, to); },
-          [&](std::uint64_t from, std::uint64_t to) { source.release(source_name, from, to); });
+      const auto update = as_update(name, terms, dense, magnitude, magnitude_per_column, require_finite);
+      py::gil_scoped_release unlocked;
+      impl_->merge(name, source, source_name, update, threads);
       return 0;
     });
   }
@@ -123,17 +92,9 @@ class writer {
                    const std::vector<std::tuple<floats, floats, float>>& terms, std::optional<floats> dense,
                    std::optional<floats> magnitude, bool magnitude_per_column, bool require_finite, int threads) {
     translated([&] {
-      const auto& planned = impl_->planned(name);
-      std::uint64_t n = 1;
-      for (auto d : planned.shape) n *= d;
-      if (static_cast<std::uint64_t>(base.size()) != n)
-        throw std::invalid_argument("tensor '" + name + "' needs " + std::to_string(n) + " base values, got " +
-                                    std::to_string(base.size()));
-      check_shape(name, planned.shape, n);
-      run_merge(
-          name, planned, reinterpret_cast<const std::uint8_t*>(base.data()), rio::dtype::f32, planned.shape, terms,
-          dense, magnitude, magnitude_per_column, require_finite, threads, [](std::uint64_t, std::uint64_t) {},
-          [](std::uint64_t, std::uint64_t) {});
+      const auto update = as_update(name, terms, dense, magnitude, magnitude_per_column, require_finite);
+      py::gil_scoped_release unlocked;
+      impl_->merge_values(name, base.data(), static_cast<std::size_t>(base.size()), update, threads);
       return 0;
     });
   }
@@ -141,28 +102,20 @@ class writer {
   // Writes a whole tensor from memory (a replaced module, a new adapter's factors).
   void write(const std::string& name, const py::array& array) {
     translated([&] {
-      const auto& planned = impl_->planned(name);
-      std::uint64_t n = 1;
-      for (auto d : planned.shape) n *= d;
-      if (static_cast<std::uint64_t>(array.size()) != n)
-        throw std::invalid_argument("tensor '" + name + "' needs " + std::to_string(n) + " elements, got " +
-                                    std::to_string(array.size()));
+      const auto& planned = impl_->output().planned(name);
       if (lora::is_float_type(planned.type)) {
         floats values = floats::ensure(array);
         if (!values)
           throw std::invalid_argument("tensor '" + name + "' must be numeric to be written as " +
                                       std::string(rio::dtype_name(planned.type)));
-        const auto* bytes = reinterpret_cast<const std::uint8_t*>(values.data());
         py::gil_scoped_release unlocked;
-        lora::convert_tensor(name, bytes, rio::dtype::f32, n, planned.type,
-                             [&](const std::uint8_t* b, std::size_t s) { impl_->append(name, b, s); });
+        impl_->write_floats(name, values.data(), static_cast<std::size_t>(values.size()));
         return 0;
       }
       const py::array contiguous = py::array::ensure(array, py::array::c_style);
-      if (static_cast<std::size_t>(contiguous.itemsize()) != rio::dtype_size(planned.type))
-        throw std::invalid_argument("tensor '" + name + "' is planned as " + rio::dtype_name(planned.type) +
-                                    " but the array's items are " + std::to_string(contiguous.itemsize()) + " bytes");
-      impl_->append(name, contiguous.data(), static_cast<std::size_t>(contiguous.nbytes()));
+      if (!contiguous) throw std::invalid_argument("tensor '" + name + "' must be an array");
+      impl_->write_raw(name, contiguous.data(), static_cast<std::size_t>(contiguous.size()),
+                       static_cast<std::size_t>(contiguous.itemsize()));
       return 0;
     });
   }
@@ -175,7 +128,7 @@ class writer {
     });
   }
 
-  rio::checkpoint_writer& impl() { return *impl_; }
+  rio::checkpoint_writer& impl() { return impl_->output(); }
 
  private:
   static std::string shape_text(const floats& a) {
@@ -184,77 +137,33 @@ class writer {
     return out;
   }
 
-  const rio::planned_tensor& check_shape(const std::string& name, const std::vector<std::uint64_t>& shape,
-                                         std::uint64_t elements) {
-    const auto& planned = impl_->planned(name);
-    if (planned.shape != shape)
-      throw std::invalid_argument("tensor '" + name + "': the source has a different shape from the planned one");
-    if (impl_->remaining(name) != elements * rio::dtype_size(planned.type))
-      throw std::invalid_argument("tensor '" + name + "' was already written");
-    return planned;
-  }
-
-  template <class Prepare, class Release>
-  void run_merge(const std::string& name, const rio::planned_tensor& planned, const std::uint8_t* bytes,
-                 rio::dtype base_type, const std::vector<std::uint64_t>& shape,
-                 const std::vector<std::tuple<floats, floats, float>>& terms, const std::optional<floats>& dense,
-                 const std::optional<floats>& magnitude, bool magnitude_per_column, bool require_finite, int threads,
-                 Prepare prepare, Release release) {
-    std::uint64_t n = 1;
-    for (auto d : shape) n *= d;
-    const std::uint64_t rows = shape.size() < 2 ? 1 : shape[0];
-    const std::uint64_t cols = rows == 0 ? 0 : n / rows;
+  // The update as the core takes it: pointers into the arrays (kept alive by the caller) and their sizes.
+  static lora::tensor_update as_update(const std::string& name,
+                                       const std::vector<std::tuple<floats, floats, float>>& terms,
+                                       const std::optional<floats>& dense, const std::optional<floats>& magnitude,
+                                       bool magnitude_per_column, bool require_finite) {
     lora::tensor_update update;
     for (const auto& [left, right, scale] : terms) {
-      if (left.ndim() != 2 || right.ndim() != 2 || static_cast<std::uint64_t>(left.shape(0)) != rows ||
-          static_cast<std::uint64_t>(right.shape(1)) != cols || left.shape(1) != right.shape(0) || left.shape(1) == 0)
-        throw std::invalid_argument("tensor '" + name + "' is " + std::to_string(rows) + " x " + std::to_string(cols) +
-                                    " but a LoRA term is (" + shape_text(left) + ") @ (" + shape_text(right) +
-                                    "): the adapter does not fit this base weight");
-      update.terms.push_back({left.data(), right.data(), static_cast<std::size_t>(left.shape(1)), scale});
+      if (left.ndim() != 2 || right.ndim() != 2 || left.shape(1) != right.shape(0) || left.shape(1) == 0)
+        throw std::invalid_argument("tensor '" + name + "': a LoRA term is (" + shape_text(left) + ") @ (" +
+                                    shape_text(right) + "): the adapter does not fit this base weight");
+      update.terms.push_back({left.data(), right.data(), static_cast<std::size_t>(left.shape(1)), scale,
+                              static_cast<std::size_t>(left.shape(0)), static_cast<std::size_t>(right.shape(1))});
     }
     if (dense) {
-      if (static_cast<std::uint64_t>(dense->size()) != rows * cols)
-        throw std::invalid_argument("tensor '" + name + "' has " + std::to_string(rows * cols) +
-                                    " elements but the dense delta has " + std::to_string(dense->size()));
       update.dense = dense->data();
+      update.dense_size = static_cast<std::size_t>(dense->size());
     }
     if (magnitude) {
-      const std::uint64_t expected = magnitude_per_column ? cols : rows;
-      if (static_cast<std::uint64_t>(magnitude->size()) != expected)
-        throw std::invalid_argument("tensor '" + name + "': the DoRA magnitude has " +
-                                    std::to_string(magnitude->size()) + " entries, expected " +
-                                    std::to_string(expected));
       update.magnitude = magnitude->data();
+      update.magnitude_size = static_cast<std::size_t>(magnitude->size());
       update.magnitude_per_column = magnitude_per_column;
     }
     update.require_finite = require_finite;
-    const std::size_t row_in = static_cast<std::size_t>(cols * rio::dtype_size(base_type));
-    const std::size_t row_out = static_cast<std::size_t>(cols * rio::dtype_size(planned.type));
-    py::gil_scoped_release unlocked;
-    std::uint64_t rows_done = 0;
-    const std::uint64_t window = lora::rows_per_block(cols, planned.type) * row_in;
-    prepare(0, update.magnitude_per_column ? rows * row_in : window);
-    try {
-      lora::merge_tensor(name, bytes, base_type, rows, cols, update, planned.type, threads,
-                         [&](const std::uint8_t* block, std::size_t size) {
-                           impl_->append(name, block, size);
-                           const std::uint64_t next = rows_done + size / row_out;
-                           // Column-wise DoRA reads every row twice; keep the pages until the end.
-                           if (!update.magnitude_per_column) {
-                             release(rows_done * row_in, next * row_in);
-                             prepare(next * row_in, next * row_in + window);
-                           }
-                           rows_done = next;
-                         });
-    } catch (...) {
-      impl_->rewind(name);
-      throw;
-    }
-    if (update.magnitude_per_column) release(0, rows * row_in);
+    return update;
   }
 
-  std::unique_ptr<rio::checkpoint_writer> impl_;
+  std::unique_ptr<lora::merge_writer> impl_;
 };
 
 }  // namespace

@@ -6,12 +6,15 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <random>
 
 #include "ragtune/io/checkpoint.hpp"
 #include "ragtune/io/checkpoint_writer.hpp"
 #include "ragtune/lora/merge.hpp"
+#include "ragtune/lora/merge_writer.hpp"
 #include "ragtune/simd/isa.hpp"
+#include "ragtune/simd/vector_kernels.hpp"
 
 namespace rio = ragtune::io;
 namespace lora = ragtune::lora;
@@ -152,5 +155,45 @@ TEST(CheckpointWriter, ShardsReadBackThroughTheValidatingReader) {
   EXPECT_EQ(checkpoint.shard_names().size(), 2u);
   EXPECT_EQ(std::memcmp(checkpoint.bytes("big"), big.data(), big.size() * 4), 0);
   EXPECT_EQ(std::memcmp(checkpoint.bytes("small"), small.data(), small.size() * 4), 0);
+  fs::remove_all(root);
+}
+
+TEST(MergeWriter, StreamsCopiesConversionsAndMergesIntoACheckpoint) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("ragtune-merge-writer-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const std::size_t rows = 6, cols = 5, rank = 2;
+  const auto weight = random_floats(rows * cols, 21), left = random_floats(rows * rank, 22);
+  const auto right = random_floats(rank * cols, 23), bias = random_floats(cols, 24);
+  {
+    rio::checkpoint_writer base((root / "base").string(),
+                                {{"w", rio::dtype::f32, {rows, cols}}, {"b", rio::dtype::f32, {cols}}}, 1 << 20);
+    base.append("w", weight.data(), weight.size() * 4);
+    base.append("b", bias.data(), bias.size() * 4);
+    base.commit();
+  }
+  const auto source = rio::checkpoint::open((root / "base").string());
+  lora::tensor_update update;
+  update.terms.push_back({left.data(), right.data(), rank, 0.5f, rows, cols});
+  lora::tensor_update wrong = update;
+  wrong.terms[0].cols = cols + 1;
+  {
+    lora::merge_writer writer(std::make_unique<rio::checkpoint_writer>(
+        (root / "out").string(),
+        std::vector<rio::planned_tensor>{{"w", rio::dtype::f32, {rows, cols}}, {"b", rio::dtype::bf16, {cols}}},
+        1 << 20));
+    EXPECT_THROW(writer.merge("w", source, "w", wrong, 1), std::invalid_argument);  // names both shapes
+    writer.merge("w", source, "w", update, 1);
+    EXPECT_THROW(writer.merge("w", source, "w", update, 1), std::invalid_argument);  // already written
+    writer.copy("b", source, "b");                                                   // F32 -> BF16, rounded once
+    writer.commit();
+  }
+  const auto out = rio::checkpoint::open((root / "out").string());
+  const auto* result = reinterpret_cast<const float*>(out.bytes("w"));
+  EXPECT_EQ(merged(weight, rows, cols, update, 1), std::vector<float>(result, result + rows * cols));
+  std::vector<std::uint16_t> expected(cols);
+  simd::narrow_16(bias.data(), expected.data(), cols, true);
+  EXPECT_EQ(std::memcmp(out.bytes("b"), expected.data(), cols * 2), 0);
   fs::remove_all(root);
 }

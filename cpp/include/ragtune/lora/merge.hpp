@@ -22,6 +22,9 @@ struct low_rank {
   const float* right = nullptr;
   std::size_t rank = 0;
   float scale = 1.0f;
+  /// The factors' outer dimensions (left's rows, right's cols), checked against the tensor.
+  std::size_t rows = 0;
+  std::size_t cols = 0;
 };
 
 /// @brief Everything added to one base tensor (seen as rows x cols).
@@ -29,9 +32,11 @@ struct tensor_update {
   std::vector<low_rank> terms;
   /// rows x cols, added after the low-rank terms (combinations, biases); may be null.
   const float* dense = nullptr;
+  std::size_t dense_size = 0;
   /// DoRA: the merged weight is scaled by magnitude / norm, the norm taken over each row
   /// (magnitude has rows entries) or, with @c magnitude_per_column, each column.
   const float* magnitude = nullptr;
+  std::size_t magnitude_size = 0;
   bool magnitude_per_column = false;
   /// Refuse a result holding NaN or infinity.
   bool require_finite = false;
