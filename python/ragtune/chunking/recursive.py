@@ -25,6 +25,14 @@ KeepSeparator = bool | Literal["start", "end"]
 _START, _END, _BYTE_START, _BYTE_END, _LINE_START, _LINE_END = range(6)
 # Documents per core call when a progress bar is shown.
 _PROGRESS_BATCH = 512
+# ragtune's defaults when it sizes chunks itself: characters when the embedder reads
+# any length, and an overlap of 15% of the chunk size in either unit.
+CHARACTER_CHUNK_SIZE = 1000
+OVERLAP_SHARE = 0.15
+
+
+def _default_overlap(size: Any) -> int:
+    return round(OVERLAP_SHARE * as_int(size, name="chunk_size", minimum=1))
 
 
 def separators_for_language(language: Any) -> list[str]:
@@ -188,15 +196,29 @@ class RecursiveChunker:
             raise TypeError("for_embedder measures in the embedder's tokens; pass the other options only")
         window = resolve_embedding(embedder).window
         if window is None:
-            size = 1000 if chunk_size is None else chunk_size
-            return cls(chunk_size=size, chunk_overlap=round(0.15 * size) if chunk_overlap is None else chunk_overlap,
-                       **options)
+            return cls.in_characters(chunk_size=chunk_size, chunk_overlap=chunk_overlap, **options)
         size = window.text_tokens if chunk_size is None else as_int(chunk_size, name="chunk_size", minimum=1)
         if size > window.text_tokens:
             raise ValueError(f"chunk_size={size} tokens does not fit the embedder's window of {window.tokens} tokens "
                              f"({window.special_tokens} of them special); use at most {window.text_tokens}")
-        overlap = round(0.15 * size) if chunk_overlap is None else chunk_overlap
+        overlap = _default_overlap(size) if chunk_overlap is None else chunk_overlap
         return cls(chunk_size=size, chunk_overlap=overlap, length=window.tokenizer, **options)
+
+    @classmethod
+    def in_characters(cls, *, chunk_size: int | None = None, chunk_overlap: int | None = None,
+                      **options: Any) -> RecursiveChunker:
+        """ragtune's character chunking: ``chunk_size=1000`` and an overlap of 15% of the
+        size unless given (what ``--chunk-unit chars`` and embedders without a window use).
+
+        Examples
+        --------
+        >>> chunker = RecursiveChunker.in_characters(chunk_size=400)
+        >>> chunker.chunk_size, chunker.chunk_overlap
+        (400, 60)
+        """
+        size = CHARACTER_CHUNK_SIZE if chunk_size is None else chunk_size
+        overlap = _default_overlap(size) if chunk_overlap is None else chunk_overlap
+        return cls(chunk_size=size, chunk_overlap=overlap, **options)
 
     # -- splitting ---------------------------------------------------------------
 

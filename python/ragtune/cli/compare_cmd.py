@@ -47,6 +47,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 def add_compare_command(commands: Any) -> None:
     from ..experiment import ARMS, DEFAULT_ARMS
+    from .qa_input import add_document_arguments
 
     parser = commands.add_parser(
         "compare", help="RAG or fine-tune, measured: every arm on the same held-out questions",
@@ -55,10 +56,8 @@ def add_compare_command(commands: Any) -> None:
         "raft+rag, long_context) and score them (F1, exact match, grounding, retrieval recall, latency, cost) "
         "with bootstrap intervals; then recommend. Rerun with the same --out to resume. "
         "Example: ragtune compare /usr/share/doc/python3.11/html/_sources/faq --faq --out faq-experiment")
-    parser.add_argument("folders", nargs="+", help="folders of .txt/.md/.rst/.html documents")
+    add_document_arguments(parser)
     parser.add_argument("--out", required=True, help="folder for adapters, answers and comparison.json")
-    parser.add_argument("--faq", action="store_true", help="questions are the documents' titles ending in '?'")
-    parser.add_argument("--qa", help="JSONL of {\"question\", \"answer\"}; answers are located in the documents")
     parser.add_argument("--generator", help="local causal LM folder (default: SmolLM2-135M-Instruct)")
     parser.add_argument("--arms", nargs="+", default=list(DEFAULT_ARMS), choices=list(ARMS))
     parser.add_argument("--steps", type=int, help="optimizer steps per trained arm (default: one epoch)")
@@ -73,7 +72,6 @@ def add_compare_command(commands: Any) -> None:
     parser.add_argument("--queries-per-month", type=float, default=10_000)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--follow-links", action="store_true")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=run_compare)

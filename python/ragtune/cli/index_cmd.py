@@ -28,9 +28,7 @@ def make_embedder(name: str | None, *, progress: bool | None = None) -> Any:
 def make_chunker(args: argparse.Namespace, embedder: Any) -> RecursiveChunker:
     """Chunks in the embedder's tokens sized to its window (the default), or in characters."""
     if args.chunk_unit == "chars":
-        size = 1000 if args.chunk_size is None else args.chunk_size
-        overlap = round(0.15 * size) if args.chunk_overlap is None else args.chunk_overlap
-        return RecursiveChunker(chunk_size=size, chunk_overlap=overlap)
+        return RecursiveChunker.in_characters(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
     return RecursiveChunker.for_embedder(embedder, chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
 
 

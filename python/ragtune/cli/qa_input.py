@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ..datasets import parse_faq
 from ..evaluate import QAPair, pairs_from_faq
@@ -40,6 +41,15 @@ def faq_pairs(documents: dict[str, str]) -> list[QAPair]:
         raise ValueError("no FAQ questions found: --faq expects reST/Markdown documents whose section titles end "
                          "with '?'; give --qa pairs.jsonl otherwise")
     return pairs
+
+
+def add_document_arguments(parser: Any) -> None:
+    """The inputs every command that reads documents and questions takes (read back by
+    :func:`documents_and_pairs`)."""
+    parser.add_argument("folders", nargs="+", help="folders of .txt/.md/.rst/.html documents")
+    parser.add_argument("--faq", action="store_true", help="questions are the documents' titles ending in '?'")
+    parser.add_argument("--qa", help="JSONL of {\"question\", \"answer\"}; answers are located in the documents")
+    parser.add_argument("--follow-links", action="store_true", help="follow links that leave the folder")
 
 
 def documents_and_pairs(folders: list[str], *, faq: bool, qa: str | None,

@@ -12,7 +12,7 @@ from ..chunking import RecursiveChunker
 from ..evaluate import relevant_chunks
 from ..evaluate.qrels import locate_answers, pair_id
 from ..raft import FORMATS, QAItem, assemble, chunk_id, validate, write_jsonl, write_parquet
-from .qa_input import documents_and_pairs
+from .qa_input import add_document_arguments, documents_and_pairs
 
 
 def run_raft(args: argparse.Namespace) -> dict[str, Any]:
@@ -67,10 +67,8 @@ def add_raft_command(commands: Any) -> None:
         description="Chunk the folders, take question-answer pairs (FAQ titles ending in '?', or a JSONL file), "
         "find each answer's oracle chunk(s), add distractors and write gorilla-compatible records. "
         "Exit code 1 when the written file fails validation.")
-    parser.add_argument("folders", nargs="+", help="folders of .txt/.md/.rst/.html documents")
+    add_document_arguments(parser)
     parser.add_argument("--out", required=True, help="output .jsonl (or .parquet)")
-    parser.add_argument("--faq", action="store_true", help="questions are the documents' titles ending in '?'")
-    parser.add_argument("--qa", help="JSONL of {\"question\", \"answer\"}; answers are located in the documents")
     parser.add_argument("--format", default="hf", choices=list(FORMATS), help="record layout (default hf, gorilla's)")
     parser.add_argument("--distractors", type=int, default=4, help="distractor chunks per example (paper: 4)")
     parser.add_argument("--p", type=float, default=0.8, help="share of examples that show the oracle (paper: 0.8)")
@@ -80,6 +78,5 @@ def add_raft_command(commands: Any) -> None:
     parser.add_argument("--chunk-overlap", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
-    parser.add_argument("--follow-links", action="store_true", help="follow links that leave the folder")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(run=run_raft)

@@ -48,8 +48,7 @@ class Pipeline:
         if chunk_size is None:
             chunker = RecursiveChunker.for_embedder(self.index.embedding, chunk_overlap=chunk_overlap)
         else:
-            chunker = RecursiveChunker(chunk_size=chunk_size, chunk_overlap=round(0.15 * chunk_size)
-                                       if chunk_overlap is None else chunk_overlap)
+            chunker = RecursiveChunker.in_characters(chunk_size=chunk_size, chunk_overlap=chunk_overlap)
         self.chunks = [c for doc in chunker.split_many(list(self.documents.values()), sources=list(self.documents),
                                                        threads=self.threads) for c in doc]
         self.index.add(self.chunks)

@@ -57,7 +57,9 @@ class EmbeddingCache:
         self._new_vectors: list[np.ndarray] = []
 
     def __len__(self) -> int:
-        return len(self._rows())
+        # Keys are unique across the saved and the new rows, so no lookup table is needed
+        # (stats() on a loaded index must not build one).
+        return len(self._keys) + len(self._new_keys)
 
     def _rows(self) -> dict[bytes, int]:
         # Built on first use: a loaded cache that no sync touches costs nothing.

@@ -709,8 +709,8 @@ class Index:
     def _restore_rebuildable(self, snapshot: Path, manifest: dict[str, Any], damaged: list[str]) -> None:
         """Load the sync state and the embedding cache; whatever is damaged is reported and rebuilt."""
         problems = list(damaged)
-        files = manifest["files"]
-        if STATE_FILE in files and STATE_FILE not in damaged:
+        state_lost = STATE_FILE in damaged
+        if STATE_FILE in manifest["files"] and not state_lost:
             try:
                 state = json.loads((snapshot / STATE_FILE).read_text(encoding="utf-8"))
                 sources, chunker, over = state["sources"], state["chunker"], state["over_window"]
@@ -723,7 +723,8 @@ class Index:
                 self._over_window = {i for i in over if i in self._records.slot_of}
             except (ValueError, KeyError, TypeError) as error:
                 problems.append(f"{STATE_FILE} ({error})")
-        if any(p.startswith(STATE_FILE) for p in problems):
+                state_lost = True
+        if state_lost:
             window = self.embedding.window if self.dim is not None else None
             records = [r for r in self._records.records if r is not None]
             if window is not None and records:  # recount what the embedder cuts; sources re-hash at the next sync
