@@ -105,20 +105,17 @@ def build_data(max_seq_len: int) -> tuple[Path, Path, Path, dict]:
 
     from ragtune import HashingEmbeddings, Index, RecursiveChunker
     from ragtune.datasets import parse_faq, smollm2_checkpoint
-    from ragtune.evaluate import pairs_from_faq, relevant_chunks
     from ragtune.finetune import PromptRenderer, as_conversations
     from ragtune.finetune.fitting import encode_all
-    from ragtune.raft import QAItem, assemble, chunk_id, split_examples, write_jsonl
+    from ragtune.raft import assemble, split_examples, write_jsonl
 
     docs = {k: v for k, v in python_docs().items() if k.startswith("faq/")}
     chunks = [c for d in RecursiveChunker(chunk_size=1000, chunk_overlap=0).split_many(
         list(docs.values()), sources=list(docs)) for c in d]
-    pairs = [p for name, text in docs.items() for p in pairs_from_faq(parse_faq(text, source=name))]
-    items = [QAItem(p.question, oracles, answer=p.answer, id=p.id) for p in pairs
-             if (oracles := [chunk_id(c) for c in relevant_chunks(p, chunks)])]
+    pairs = [p for name, text in docs.items() for p in parse_faq(text, source=name)]  # located, with ids
     index = Index(embedding=HashingEmbeddings(dim=64))
     index.add(chunks)
-    data = assemble(chunks, items, distractors=4, p=0.8, strategy="hard", index=index, mode="bm25", seed=0,
+    data = assemble(chunks, pairs, distractors=4, p=0.8, strategy="hard", index=index, mode="bm25", seed=0,
                     documents=docs)
     parts, split = split_examples(data.examples, fractions={"train": 0.8, "test": 0.2}, by="source", seed=0)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ragtune.datasets import parse_faq  # noqa: E402
-from ragtune.evaluate import pairs_from_faq  # noqa: E402
 from ragtune.experiment import compare  # noqa: E402
 
 DOCS = Path("/usr/share/doc/python3.11/html/_sources/faq")
@@ -41,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
 
     docs = {f"faq/{p.name}": p.read_text(encoding="utf-8") for p in sorted(DOCS.glob("*.rst.txt"))}
-    pairs = [q for name, text in docs.items() for q in pairs_from_faq(parse_faq(text, source=name))]
+    pairs = [q for name, text in docs.items() for q in parse_faq(text, source=name)]
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; versions: " + ", ".join(
         f"{p} {md.version(p)}" for p in ("ragtune", "torch", "transformers", "peft")))
     # 1,000-character chunks, as measured in RESULTS.md (the default is now the embedder's window).

@@ -62,9 +62,9 @@ def evaluate(kind: str, args: argparse.Namespace, names, texts, items) -> dict:
         by_source.setdefault(c.source, []).append(c)
     relevant = []
     for item in items:
-        end = item.answer_start + min(ANSWER_PREFIX, len(item.answer))
+        end = item.start + min(ANSWER_PREFIX, len(item.answer))
         relevant.append({f"{c.source}#{c.index}" for c in by_source[item.source]
-                         if c.start < end and c.end > item.answer_start})
+                         if c.start < end and c.end > item.start})
     mean_chars = sum(len(c.text) for c in chunks) / len(chunks)
     print(f"[{kind}] {chunker!r}\n  corpus: {len(texts)} documents -> {len(chunks)} chunks of {mean_chars:.0f} "
           f"characters on average; {len(items)} FAQ questions; "

@@ -10,8 +10,9 @@ def test_python_faq_yields_its_question_answer_pairs_with_exact_offsets():
     for path in sorted((PYTHON_DOCS / "faq").glob("*.rst.txt")):
         text = path.read_text(encoding="utf-8")
         for item in parse_faq(text, source=path.name):
-            assert text[item.question_start : item.question_end] == item.question
-            assert text[item.answer_start : item.answer_end] == item.answer
+            assert text[item.question_start : item.question_start + len(item.question)] == item.question
+            assert text[item.start : item.end] == item.answer and item.source == path.name
+            assert item.id == f"{path.name}#{len(items) - sum(i.source != path.name for i in items)}"
             assert item.question.endswith("?") and item.answer
             items.append(item)
     assert len(items) >= 170

@@ -25,7 +25,6 @@ from ragtune.evaluate import (
     evaluate_answers,
     faithfulness,
     grounding_score,
-    pairs_from_faq,
     relevant_chunks,
 )
 from ragtune.raft import cot_from_answer
@@ -162,7 +161,7 @@ def faq_answers():
     docs = {n: t for n, t in python_docs().items() if n.startswith("faq/")}
     chunker = RecursiveChunker(chunk_size=1500, chunk_overlap=0)
     chunks = [c for d in chunker.split_many(list(docs.values()), sources=list(docs)) for c in d]
-    pairs = [p for name, text in docs.items() for p in pairs_from_faq(parse_faq(text, source=name))]
+    pairs = [p for name, text in docs.items() for p in parse_faq(text, source=name)]
     samples = []
     for n, pair in enumerate(pairs):
         held = [c for c in relevant_chunks(pair, chunks) if c.start <= pair.start and pair.end <= c.end]

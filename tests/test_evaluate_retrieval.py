@@ -18,7 +18,6 @@ from ragtune.evaluate import (
     QAPair,
     build_qrels,
     evaluate_retriever,
-    pairs_from_faq,
     relevant_chunks,
     retrieval_metrics,
     sweep,
@@ -39,7 +38,7 @@ def faq():
         p
         for name in documents
         if name.startswith("faq/")
-        for p in pairs_from_faq(parse_faq(documents[name], source=name))
+        for p in parse_faq(documents[name], source=name)
     ]
     chunker = RecursiveChunker(chunk_size=600, chunk_overlap=60)
     chunks = [c for doc in chunker.split_many(list(documents.values()), sources=list(documents)) for c in doc]
@@ -175,8 +174,14 @@ def test_unanswerable_questions_warn_and_bad_pairs_are_refused():
         build_qrels([QAPair("a", "Tea is brewed.", id="x"), QAPair("b", "Tea is brewed.", id="x")], chunks)
     with pytest.raises(ValueError, match="start and end"):
         QAPair("q", "a", source="d", start=3)
-    with pytest.raises(ValueError, match="needs its source"):
-        QAPair("q", "a", start=0, end=1)
+    with pytest.raises(ValueError, match="start < end"):
+        QAPair("q", "a", source="d", start=4, end=4)
+    with pytest.raises(ValueError, match="non-negative int"):
+        QAPair("q", "a", source="d", start=-1, end=4)
+    with pytest.raises(ValueError, match="give the answer"):
+        QAPair("q")
+    with pytest.raises(TypeError, match="not one string"):
+        QAPair("q", "a", oracle_ids="d#0")
     with pytest.raises(ValueError, match="non-empty question"):
         QAPair("  ", "a")
     with pytest.raises(ValueError, match="not valid UTF-8"):

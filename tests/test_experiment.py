@@ -15,7 +15,7 @@ from finetune_models import tiny_llama
 
 from ragtune.datasets import parse_faq
 from ragtune.embeddings import HashingEmbeddings
-from ragtune.evaluate import QAPair, pairs_from_faq
+from ragtune import QAPair
 from ragtune.experiment import compare, split_pairs
 
 BUDGET = dict(embedding=HashingEmbeddings(dim=64), max_test_questions=5, max_new_tokens=6, threads=2,
@@ -25,7 +25,7 @@ BUDGET = dict(embedding=HashingEmbeddings(dim=64), max_test_questions=5, max_new
 @pytest.fixture(scope="module")
 def faq():
     docs = {k: v for k, v in python_docs().items() if k.startswith("faq/")}
-    pairs = [p for name, text in docs.items() for p in pairs_from_faq(parse_faq(text, source=name))]
+    pairs = [p for name, text in docs.items() for p in parse_faq(text, source=name)]
     return docs, pairs
 
 

@@ -186,17 +186,14 @@ def test_raft_examples_are_fitted_by_cutting_distractors_only(tokenizer):
 
     from ragtune import RecursiveChunker
     from ragtune.datasets import parse_faq
-    from ragtune.evaluate import pairs_from_faq, relevant_chunks
     from ragtune.finetune.fitting import encode_all
-    from ragtune.raft import QAItem, assemble, chunk_id
+    from ragtune.raft import assemble
 
     docs = {k: v for k, v in python_docs().items() if k.startswith("faq/")}
     chunks = [c for d in RecursiveChunker(chunk_size=1500, chunk_overlap=0).split_many(
         list(docs.values()), sources=list(docs)) for c in d]
-    pairs = [p for name, text in docs.items() for p in pairs_from_faq(parse_faq(text, source=name))]
-    items = [QAItem(p.question, oracles, answer=p.answer, id=p.id) for p in pairs
-             if (oracles := [chunk_id(c) for c in relevant_chunks(p, chunks)])]
-    data = assemble(chunks, items, distractors=4, p=1.0, seed=0)
+    pairs = [p for name, text in docs.items() for p in parse_faq(text, source=name)]
+    data = assemble(chunks, pairs, distractors=4, p=1.0, seed=0)
     conversations = as_conversations(data)
     renderer = PromptRenderer(tokenizer)
     encodings, origins, report = encode_all(conversations, renderer, max_seq_len=1024)

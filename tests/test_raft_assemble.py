@@ -7,7 +7,10 @@ from corpora import PYTHON_DOCS
 
 from ragtune import HashingEmbeddings, Index, RecursiveChunker
 from ragtune.datasets import parse_faq
-from ragtune.raft import QAItem, assemble, check_quotes, chunk_id, write_jsonl
+from dataclasses import replace
+
+from ragtune.qa import QAPair, relevant_chunks
+from ragtune.raft import assemble, check_quotes, chunk_id, write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +28,8 @@ def faq_corpus():
         if not name.startswith("faq/"):
             continue
         for faq in parse_faq(text, source=name):
-            holding = [chunk_id(c) for c in doc_chunks if c.start <= faq.answer_start < c.end]
-            items.append(QAItem(faq.question, holding[:1], answer=faq.answer))
+            holding = [chunk_id(c) for c in doc_chunks if c.start <= faq.start < c.end]
+            items.append(replace(faq, oracle_ids=holding[:1]))
     index = Index(embedding=HashingEmbeddings(dim=256))
     index.add(chunks)
     return chunks, items, index
@@ -88,7 +91,7 @@ def test_boilerplate_repeated_across_files_is_shown_once_per_example():
     assert max(counts.values()) >= 20, "the corpus no longer repeats its boilerplate"
     oracles = [c for c in chunks if counts[normal(c.text)] == 1 and "return" in c.text.lower()
                and c.text.rstrip().endswith(".")][:60]
-    items = [QAItem(f"What does {c.source} say is returned on success and on error?", [chunk_id(c)], answer=c.text)
+    items = [QAPair(f"What does {c.source} say is returned on success and on error?", c.text, oracle_ids=[chunk_id(c)])
              for c in oracles]
     index = Index(embedding=HashingEmbeddings(dim=64))
     index.add(chunks)
@@ -107,8 +110,7 @@ def test_boilerplate_repeated_across_files_is_shown_once_per_example():
 
 def test_quotes_and_budget_are_checked_before_the_oracle_share_is_drawn(faq_corpus, minilm_tokenizer):
     chunks, items, index = faq_corpus
-    invented = [QAItem(i.question, i.oracle_ids, cot_answer="##begin_quote##not in any oracle##end_quote## <ANSWER>: x")
-                for i in items[:25]]
+    invented = [replace(i, cot_answer="##begin_quote##not in any oracle##end_quote## <ANSWER>: x") for i in items[:25]]
     data = assemble(chunks, invented + items[25:], p=0.8, seed=1)
     assert data.report.dropped_for_quotes >= 25
     assert data.report.kept_oracle == round(0.8 * len(data.examples)) == data.report.examples - sum(
@@ -145,14 +147,16 @@ def test_bad_input(faq_corpus):
     with pytest.raises(ValueError, match="needs index="):
         assemble(chunks, items[:3], strategy="hard")
     with pytest.raises(KeyError, match="not among the chunks"):
-        assemble(chunks, [QAItem("q?", ["nowhere#0"])])
-    with pytest.raises(ValueError, match="names no oracle"):
-        assemble(chunks, [QAItem("q?", [])])
+        assemble(chunks, [QAPair("q?", "a", oracle_ids=["nowhere#0"])])
+    with pytest.raises(ValueError, match="none of the 1 answers is held by any chunk"):
+        assemble(chunks, [QAPair("q?", "an answer that no chunk holds")])
+    with pytest.raises(TypeError, match=r"pairs\[0\] must be a ragtune.qa.QAPair"):
+        assemble(chunks, [("q?", "a")])
     with pytest.raises(ValueError, match="verify_quotes must be"):
         assemble(chunks, items[:3], verify_quotes="maybe")
     flagged = assemble(
         chunks,
-        [QAItem("q?", [items[0].oracle_ids[0]], cot_answer="##begin_quote##invented##end_quote## <ANSWER>: x")],
+        [QAPair("q?", oracle_ids=items[0].oracle_ids, cot_answer="##begin_quote##invented##end_quote## <ANSWER>: x")],
         verify_quotes="flag",
     )
     assert flagged.report.flagged_for_quotes == 1 and flagged.examples[0].metadata["quotes_ok"] is False
@@ -249,3 +253,17 @@ def test_parquet_streams_in_row_groups_and_validates(faq_corpus, tmp_path):
     assert not validate(path, "chat").ok  # hf rows are not chat rows
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
     assert "not a readable Parquet file" in validate(tmp_path / "bad.parquet", "hf").problems[0]
+
+
+def test_pairs_without_oracles_get_them_by_the_one_relevance_rule(faq_corpus):
+    """FAQ pairs go into assemble as parse_faq returns them: the oracles are the chunks
+    build_qrels would judge relevant, and a pair that no chunk holds is counted."""
+    chunks, items, index = faq_corpus
+    located = [replace(i, oracle_ids=()) for i in items[:40]]
+    nowhere = QAPair("Where is it?", "a sentence that is in none of these documents at all", id="nowhere")
+    with pytest.warns(UserWarning, match="1 of 41 questions have no chunk holding their answer"):
+        data = assemble(chunks, located + [nowhere], p=1.0, seed=2, verify_quotes="off")
+    assert data.report.items == 41 and data.report.unmatched == 1 and data.report.examples == 40
+    for pair, example in zip(located, data.examples):
+        assert example.id == pair.id
+        assert example.metadata["oracle_ids"] == [chunk_id(c) for c in relevant_chunks(pair, chunks)]

@@ -16,6 +16,7 @@ from .advisor import Recommendation, Situation, advise
 from .chunking import Chunk, MarkdownChunker, RecursiveChunker, SentenceChunker
 from .embeddings import HashingEmbeddings, MiniLMEmbeddings
 from .index import Hit, Index
+from .qa import QAPair
 from .simd import simd_info
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Index",
     "MiniLMEmbeddings",
     "MarkdownChunker",
+    "QAPair",
     "RecursiveChunker",
     "SentenceChunker",
     "__version__",

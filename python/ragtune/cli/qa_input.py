@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ..datasets import parse_faq
-from ..evaluate import QAPair, pairs_from_faq
+from ..qa import QAPair
 
 
 def read_qa_jsonl(path: str | Path) -> list[QAPair]:
-    """One JSON object per line: ``question`` and ``answer``, optionally ``id``,
-    ``source`` and ``start``/``end`` (the answer's offsets in that source)."""
+    """One JSON object per line, as :meth:`QAPair.to_dict` writes it: ``question`` and
+    ``answer`` (or ``cot_answer``), optionally ``id``, ``source``, ``start``/``end`` (the
+    answer's offsets in that source), ``oracle_ids`` and ``question_start``."""
     pairs = []
     with open(path, "rb") as handle:
         for number, raw in enumerate(handle, start=1):
@@ -22,11 +23,10 @@ def read_qa_jsonl(path: str | Path) -> list[QAPair]:
                 item = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as error:
                 raise ValueError(f"{path}:{number}: not a JSON object ({error})") from None
-            if not isinstance(item, dict) or "question" not in item or "answer" not in item:
+            if not isinstance(item, dict) or "question" not in item or not {"answer", "cot_answer"} & set(item):
                 raise ValueError(f"{path}:{number}: each line needs \"question\" and \"answer\"")
             try:
-                pairs.append(QAPair(item["question"], item["answer"], source=item.get("source"),
-                                    start=item.get("start"), end=item.get("end"), id=item.get("id")))
+                pairs.append(QAPair.from_dict(item, ignore_unknown=True))
             except (TypeError, ValueError) as error:
                 raise ValueError(f"{path}:{number}: {error}") from None
     if not pairs:
@@ -36,7 +36,7 @@ def read_qa_jsonl(path: str | Path) -> list[QAPair]:
 
 def faq_pairs(documents: dict[str, str]) -> list[QAPair]:
     """Every "...?" section title with its answer, located in its document."""
-    pairs = [p for source, text in documents.items() for p in pairs_from_faq(parse_faq(text, source=source))]
+    pairs = [p for source, text in documents.items() for p in parse_faq(text, source=source)]
     if not pairs:
         raise ValueError("no FAQ questions found: --faq expects reST/Markdown documents whose section titles end "
                          "with '?'; give --qa pairs.jsonl otherwise")

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..chunking import RecursiveChunker
-from ..evaluate import relevant_chunks
-from ..evaluate.qrels import locate_answers, pair_id
-from ..raft import FORMATS, QAItem, assemble, chunk_id, validate, write_jsonl, write_parquet
+from ..qa import locate_answers
+from ..raft import FORMATS, assemble, validate, write_jsonl, write_parquet
 from .qa_input import add_document_arguments, documents_and_pairs
 
 
@@ -20,15 +19,6 @@ def run_raft(args: argparse.Namespace) -> dict[str, Any]:
     pairs = pairs if args.faq else locate_answers(pairs, documents)
     chunker = RecursiveChunker(chunk_size=args.chunk_size, chunk_overlap=args.chunk_overlap)
     chunks = [c for doc in chunker.split_many(list(documents.values()), sources=list(documents)) for c in doc]
-    items, unmatched = [], 0
-    for n, pair in enumerate(pairs):
-        oracles = [chunk_id(c) for c in relevant_chunks(pair, chunks)]
-        if oracles:
-            items.append(QAItem(pair.question, oracles, answer=pair.answer, id=pair_id(pair, n)))
-        else:
-            unmatched += 1
-    if not items:
-        raise ValueError("no question's answer is held by any chunk: check that the answers come from these folders")
     index = None
     if args.strategy != "random":
         from ..embeddings import HashingEmbeddings
@@ -38,15 +28,16 @@ def run_raft(args: argparse.Namespace) -> dict[str, Any]:
         index.add(chunks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        data = assemble(chunks, items, distractors=args.distractors, p=args.p, strategy=args.strategy, index=index,
+        data = assemble(chunks, pairs, distractors=args.distractors, p=args.p, strategy=args.strategy, index=index,
                         mode="bm25", seed=args.seed, documents=documents, threads=args.threads)
     out = Path(args.out)
     writer = write_parquet if out.suffix == ".parquet" else write_jsonl
     written = writer(data.examples, out, args.format)
     report = validate(out, args.format)
     summary = {"documents": len(documents), "chunks": len(chunks), "questions": len(pairs),
-               "unmatched_questions": unmatched, "examples": written, "out": str(out), "format": args.format,
-               "report": asdict(data.report), "valid": report.ok, "problems": [str(p) for p in report.problems[:10]]}
+               "unmatched_questions": data.report.unmatched, "examples": written, "out": str(out),
+               "format": args.format, "report": asdict(data.report), "valid": report.ok,
+               "problems": [str(p) for p in report.problems[:10]]}
     if not report.ok:
         args.exit_code = 1
     if not args.json:
@@ -56,7 +47,7 @@ def run_raft(args: argparse.Namespace) -> dict[str, Any]:
         share = f" ({100 * r.kept_oracle / written:.1f}%)" if written else ""
         print(f"oracle shown in {r.kept_oracle} of {written}{share}, {r.hard_distractors} hard and "
               f"{r.random_distractors} random distractors; left out: {r.dropped_for_quotes} with quotes not in "
-              f"the oracle, {unmatched} with no chunk holding the answer")
+              f"the oracle, {r.unmatched} with no chunk holding the answer")
         print("validation: " + ("ok" if report.ok else f"{len(report.problems)} problems, first: {report.problems[0]}"))
     return summary
 

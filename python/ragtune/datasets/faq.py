@@ -5,27 +5,9 @@ answer. Offsets are exact, so answers can be located in chunked documents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .._inputs import as_text
 from ..chunking.headings import section_titles as find_titles
-
-
-@dataclass(frozen=True, slots=True)
-class FAQItem:
-    """One question and its answer, with code-point offsets into the document.
-
-    ``text[question_start:question_end] == question`` and
-    ``text[answer_start:answer_end] == answer``.
-    """
-
-    question: str
-    answer: str
-    source: str | None
-    question_start: int
-    question_end: int
-    answer_start: int
-    answer_end: int
+from ..qa import QAPair
 
 
 def section_titles(text: str) -> list[tuple[int, str]]:
@@ -40,14 +22,19 @@ def section_titles(text: str) -> list[tuple[int, str]]:
     return [(t.start, t.title) for t in find_titles(as_text(text))]
 
 
-def parse_faq(text: str, *, source: str | None = None) -> list[FAQItem]:
-    """Every question ("…?" title) with its answer.
+def parse_faq(text: str, *, source: str | None = None) -> list[QAPair]:
+    """Every question ("…?" title) with its answer, as located :class:`~ragtune.qa.QAPair`
+    objects: ``text[pair.start:pair.end] == pair.answer``, ``pair.question_start`` is the
+    title's offset, and ids are ``source#n`` (n counts the document's questions; no id
+    without a source, and the offsets are into ``text``).
 
     Examples
     --------
     >>> doc = "FAQ\\n===\\n\\nWhy?\\n----\\n\\nBecause.\\n\\nHow?\\n----\\n\\nLike this.\\n"
     >>> [(i.question, i.answer) for i in parse_faq(doc)]
     [('Why?', 'Because.'), ('How?', 'Like this.')]
+    >>> parse_faq(doc, source="faq.rst")[1].id
+    'faq.rst#1'
     """
     text = as_text(text)
     lines = text.splitlines(keepends=True)
@@ -68,6 +55,6 @@ def parse_faq(text: str, *, source: str | None = None) -> list[FAQItem]:
             continue
         answer_start = body_start + answer.index(stripped[0])
         question_start = found.start + lines[found.line].index(title[0])
-        items.append(FAQItem(title, stripped, source, question_start, question_start + len(title),
-                             answer_start, answer_start + len(stripped)))
+        items.append(QAPair(title, stripped, source, answer_start, answer_start + len(stripped),
+                            f"{source}#{len(items)}" if source is not None else None, question_start=question_start))
     return items

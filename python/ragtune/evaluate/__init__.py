@@ -29,7 +29,8 @@ from .answers import (
 from .grounding import GroundingScore, grounding_score
 from .judges import Judge, JudgeError, LexicalJudge, LLMJudge
 from .metrics import METRICS, RetrievalScores, retrieval_metrics
-from .qrels import QAPair, build_qrels, locate_answers, pairs_from_faq, relevant_chunks
+from ..qa import QAPair, locate_answers, relevant_chunks
+from .qrels import build_qrels, pairs_from_faq
 from .retriever import RetrievalEvaluation, evaluate_retriever
 from .sweep import SweepResult, sweep
 

@@ -12,7 +12,8 @@ from ..chunking import Chunk
 from ..chunking.chunk import chunk_id
 from ..index import Hit, Index
 from .metrics import DEFAULT_K, RetrievalScores, _cutoffs, retrieval_metrics
-from .qrels import QAPair, build_qrels, pair_id
+from ..qa import QAPair, pair_id
+from .qrels import build_qrels
 
 Mode = Literal["dense", "bm25", "hybrid"]
 

@@ -14,7 +14,8 @@ from ..chunking import RecursiveChunker
 from ..embeddings.base import Embedder, resolve_embedding
 from ..index import Index
 from .metrics import METRICS, _cutoffs
-from .qrels import QAPair, build_qrels
+from ..qa import QAPair
+from .qrels import build_qrels
 from .retriever import evaluate_retriever
 
 MODES = ("dense", "bm25", "hybrid")

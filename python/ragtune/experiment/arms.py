@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..evaluate.qrels import QAPair
+from ..qa import QAPair
 from ..raft.quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE
 
 Context = Literal["none", "retrieved", "corpus"]

@@ -21,6 +21,7 @@ import json
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from tqdm.auto import tqdm
 
 from .._files import read_json, write_json_atomically
 from .._inputs import as_int
-from ..evaluate.qrels import QAPair, locate_answers
+from ..qa import QAPair, locate_answers
 from .arms import Arm, ArmInput, final_answer, resolve_arms
 from .comparison import ArmResult, Comparison
 from .corpus import blank_questions
@@ -68,7 +69,7 @@ def _pairs(qa: Any, documents: Mapping[str, str]) -> list[QAPair]:
     pairs = list(qa)
     for n, pair in enumerate(pairs):
         if not isinstance(pair, QAPair):
-            raise TypeError(f"qa[{n}] must be a QAPair (ragtune.evaluate.QAPair), got {type(pair).__name__}")
+            raise TypeError(f"qa[{n}] must be a QAPair (ragtune.qa.QAPair), got {type(pair).__name__}")
     located = locate_answers(pairs, documents)
     missing = [p for p in located if not p.located or p.source not in documents]
     if missing:
@@ -78,8 +79,7 @@ def _pairs(qa: Any, documents: Mapping[str, str]) -> list[QAPair]:
     ids = [p.id or f"q{n}" for n, p in enumerate(located)]
     if len(set(ids)) != len(ids):
         raise ValueError("question ids repeat; give each QAPair a distinct id (or none)")
-    return [p if p.id else QAPair(p.question, p.answer, p.source, p.start, p.end, id=i)
-            for p, i in zip(located, ids)]
+    return [p if p.id else replace(p, id=i) for p, i in zip(located, ids)]
 
 
 def _fingerprint(data: Any) -> str:
@@ -162,7 +162,7 @@ def compare(
     Parameters
     ----------
     documents : ``{source: text}`` or folder(s) of documents
-    qa : :class:`~ragtune.evaluate.QAPair` objects (e.g. ``pairs_from_faq(parse_faq(...))``) or a JSONL
+    qa : :class:`~ragtune.qa.QAPair` objects (e.g. from ``parse_faq``) or a JSONL
         file of ``{"question", "answer"}``; every answer must be a passage of the documents
     generator : a local causal LM folder (default SmolLM2-135M-Instruct) or any LangChain
         chat model; the training arms need a local model and are reported as not run otherwise

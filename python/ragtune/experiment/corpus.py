@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..evaluate.qrels import QAPair
+from ..qa import QAPair
 
 # The heading of an FAQ answer sits within this many characters before the answer.
 _HEADING_WINDOW = 2000
 
 
 def blank_questions(documents: Mapping[str, str], pairs: Sequence[QAPair]) -> tuple[dict[str, str], int]:
-    """``documents`` with each located pair's question text, where it stands just before
-    its answer, replaced by spaces; and how many questions were blanked.
+    """``documents`` with each located pair's question text replaced by spaces, and how
+    many questions were blanked. The question is found at ``question_start`` when the
+    pair knows it (as :func:`~ragtune.datasets.parse_faq` records), else as its last
+    occurrence within 2000 characters before the answer.
 
     Examples
     --------
@@ -34,7 +36,11 @@ def blank_questions(documents: Mapping[str, str], pairs: Sequence[QAPair]) -> tu
         if not pair.located or pair.source not in out:
             continue
         text = out[pair.source]
-        at = text.rfind(pair.question, max(0, pair.start - _HEADING_WINDOW), pair.start)
+        known = pair.question_start
+        if known is not None and text.startswith(pair.question, known):
+            at = known
+        else:
+            at = text.rfind(pair.question, max(0, pair.start - _HEADING_WINDOW), pair.start)  # type: ignore[operator]
         if at >= 0:
             out[pair.source] = text[:at] + " " * len(pair.question) + text[at + len(pair.question):]
             blanked += 1

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from .._inputs import as_float
-from ..evaluate.qrels import QAPair
+from ..qa import QAPair
 from ..raft.splits import split_groups
 
 SplitBy = Literal["source", "pair"]

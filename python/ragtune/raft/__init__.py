@@ -11,6 +11,7 @@ distractors, quotes verified), RAFT-style chain-of-thought answers
 
 from __future__ import annotations
 
+from ..qa import QAPair
 from .assemble import QAItem, RaftDataset, RaftReport, assemble, chunk_id, cot_from_answer
 from .generate import ANSWER_PROMPT, QUESTION_PROMPT, LLMError, generate_qa, parse_questions
 from .formats import FORMATS, RaftExample, to_dataset, to_record, write_jsonl, write_parquet
@@ -30,6 +31,7 @@ __all__ = [
     "FORMATS",
     "CotAnswer",
     "QAItem",
+    "QAPair",
     "QuoteCheck",
     "RaftDataset",
     "RaftReport",

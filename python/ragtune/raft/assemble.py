@@ -1,4 +1,4 @@
-"""Assembling RAFT examples from chunks and question–answer items.
+"""Assembling RAFT examples from chunks and question–answer pairs.
 
 The sampling itself runs in C++ (``_core.raft_assemble``); this module prepares
 its arrays (ids, near-duplicate evidence, hard candidates from a ragtune Index),
@@ -12,6 +12,7 @@ import bisect
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ import numpy as np
 from .. import _core
 from .._inputs import as_int, as_text, as_threads
 from ..chunking.chunk import Chunk, chunk_id
+from ..qa import QAPair, pair_id, relevant_chunks
 from .budget import TokenBudget
 from .formats import RaftExample
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, check_quotes
@@ -29,32 +31,28 @@ QuotePolicy = Literal["drop", "flag", "off"]
 _FIRST_SENTENCE = re.compile(r"^(.+?[.!?])(?:\s|$)", re.DOTALL)
 
 
-@dataclass(slots=True)
-class QAItem:
-    """A question, its answer, and the chunk(s) that hold the answer (by chunk id).
-
-    ``cot_answer`` is the chain-of-thought answer in RAFT style; when absent, one is
-    built from ``answer`` by quoting the answer's first sentence from the oracle.
-    """
-
-    question: str
-    oracle_ids: list[str]
-    answer: str | None = None
-    cot_answer: str | None = None
-    id: str | None = None
+def QAItem(question: str, oracle_ids: Sequence[str], answer: str | None = None,  # noqa: N802 - the old class name
+           cot_answer: str | None = None, id: str | None = None) -> QAPair:
+    """Deprecated: RAFT takes :class:`ragtune.qa.QAPair` objects (``oracle_ids=`` and
+    ``cot_answer=`` are keywords there). Returns the equivalent QAPair."""
+    warnings.warn("ragtune.raft.QAItem is now ragtune.qa.QAPair: QAPair(question, answer, id=..., "
+                  "oracle_ids=[...], cot_answer=...)", DeprecationWarning, stacklevel=2)
+    return QAPair(question, answer, id=id, oracle_ids=tuple(oracle_ids), cot_answer=cot_answer)
 
 
 @dataclass(slots=True)
 class RaftReport:
     """What assembly did, in numbers.
 
-    ``items`` counts the questions given; every other count describes the examples
+    ``items`` counts the questions given and ``unmatched`` those no chunk holds (left
+    out); every other count describes the examples
     returned (and so the file they are written to): quotes are checked and the token
     budget applied *before* sampling decides which examples show their oracle, so
     ``kept_oracle == round(p * examples)`` exactly.
     """
 
     items: int = 0
+    unmatched: int = 0
     examples: int = 0
     kept_oracle: int = 0
     hard_distractors: int = 0
@@ -126,9 +124,30 @@ def _titles(chunks: list[Chunk], documents: Mapping[str, str] | None) -> list[st
     return out
 
 
+def _oracles(pairs: list[QAPair], chunks: list[Chunk], position: Mapping[str, int]) -> list[list[str]]:
+    """Each pair's oracle chunk ids: those it names (each must be among the chunks),
+    else the chunks that hold its answer (empty when none does)."""
+    by_source: dict[str | None, list[Chunk]] = {}
+    for chunk in chunks:
+        by_source.setdefault(chunk.source, []).append(chunk)
+    out = []
+    for n, pair in enumerate(pairs):
+        if not isinstance(pair, QAPair):
+            raise TypeError(f"pairs[{n}] must be a ragtune.qa.QAPair, got {type(pair).__name__}")
+        if pair.oracle_ids:
+            for oracle in pair.oracle_ids:
+                if oracle not in position:
+                    raise KeyError(f"pairs[{n}] names oracle chunk {oracle!r}, which is not among the chunks")
+            out.append(list(pair.oracle_ids))
+        else:
+            pool = by_source.get(pair.source, []) if pair.located else chunks
+            out.append([chunk_id(c) for c in relevant_chunks(pair, pool)])
+    return out
+
+
 def assemble(
     chunks: Sequence[Chunk],
-    items: Sequence[QAItem],
+    pairs: Sequence[QAPair],
     *,
     distractors: int = 4,
     p: float = 0.8,
@@ -152,7 +171,12 @@ def assemble(
     Parameters
     ----------
     chunks : the corpus, as Chunks with sources (ids are ``source#index``)
-    items : questions with their oracle chunk ids
+    pairs : :class:`~ragtune.qa.QAPair` questions. Their oracle chunks are the
+        ``oracle_ids`` they name, else the chunks that hold the answer
+        (:func:`ragtune.qa.relevant_chunks`: by offsets when located, else by text);
+        a pair no chunk holds is left out, counted in ``report.unmatched``, with a
+        warning. The chain-of-thought answer is ``cot_answer``, else one quoting the
+        answer's first sentence from the oracle.
     distractors : k, the distractors per example (the paper uses 4)
     p : share of examples that show their oracle (the paper recommends 0.8)
     strategy : "random", "hard" (the index's best non-oracle chunks for the question)
@@ -176,14 +200,13 @@ def assemble(
     >>> docs = ["Tea is brewed.", "Coffee is roasted.", "Milk is poured.", "Sugar is sweet.", "Salt is salty."]
     >>> chunks = [c for d in RecursiveChunker(chunk_size=50, chunk_overlap=0).split_many(
     ...     docs, sources=[f"d{i}" for i in range(5)]) for c in d]
-    >>> data = assemble(chunks, [QAItem("How is tea made?", ["d0#0"], answer="Tea is brewed.")],
-    ...                 distractors=2, p=1.0)
+    >>> data = assemble(chunks, [QAPair("How is tea made?", "Tea is brewed.")], distractors=2, p=1.0)
     >>> ex = data.examples[0]
     >>> len(ex.documents), ex.documents[ex.oracle_positions[0]]
     (3, 'Tea is brewed.')
     """
     chunks = list(chunks)
-    items = list(items)
+    pairs = list(pairs)
     distractors = as_int(distractors, name="distractors", minimum=0, maximum=1000)
     candidates = as_int(candidates, name="candidates", minimum=1, maximum=10000)
     threads = as_threads(threads)
@@ -201,22 +224,25 @@ def assemble(
     if len(position) != len(ids):
         raise ValueError("chunk ids (source#index) repeat; give each document a distinct source")
 
-    for n, item in enumerate(items):
-        if not item.oracle_ids:
-            raise ValueError(f"items[{n}] ({item.question!r}) names no oracle chunk")
-        for oracle in item.oracle_ids:
-            if oracle not in position:
-                raise KeyError(f"items[{n}] names oracle chunk {oracle!r}, which is not among the chunks")
-
+    oracles_of = _oracles(pairs, chunks, position)
     texts = [c.text for c in chunks]
-    report = RaftReport(items=len(items))
+    report = RaftReport(items=len(pairs), unmatched=sum(not o for o in oracles_of))
+    if report.unmatched == len(pairs):
+        raise ValueError(f"none of the {len(pairs)} answers is held by any chunk: check that the chunks come from "
+                         "the documents the answers are in (sources must match), or name oracle_ids")
+    if report.unmatched:
+        first = next(p for p, o in zip(pairs, oracles_of) if not o)
+        warnings.warn(f"{report.unmatched} of {len(pairs)} questions have no chunk holding their answer and are left "
+                      f"out (first: {first.question!r})", stacklevel=2)
     # Quotes and the budget decide which questions become examples *before* sampling
     # decides which examples show their oracle, so P holds over what is written.
-    accepted: list[tuple[int, QAItem, str, dict[str, Any]]] = []
-    for n, item in enumerate(items):
+    accepted: list[tuple[int, QAPair, list[str], str, dict[str, Any]]] = []
+    for n, (item, oracle_ids) in enumerate(zip(pairs, oracles_of)):
+        if not oracle_ids:
+            continue
         cot = item.cot_answer if item.cot_answer is not None else cot_from_answer(item.answer or "")
-        oracle_texts = [texts[position[o]] for o in item.oracle_ids]
-        metadata: dict[str, Any] = {"oracle_ids": list(item.oracle_ids)}
+        oracle_texts = [texts[position[o]] for o in oracle_ids]
+        metadata: dict[str, Any] = {"oracle_ids": list(oracle_ids)}
         if verify_quotes != "off":
             check = check_quotes(cot, oracle_texts, normalise_whitespace=normalise_whitespace)
             if not check.ok and verify_quotes == "drop":
@@ -231,18 +257,18 @@ def assemble(
         if budget is not None and not budget.fits_fixed(item.question, cot, oracle_texts):
             report.dropped_for_budget += 1
             continue
-        accepted.append((n, item, cot, metadata))
+        accepted.append((n, item, oracle_ids, cot, metadata))
 
     oracle_offsets, oracle_positions = [0], []
-    for _, item, _, _ in accepted:
-        oracle_positions.extend(position[o] for o in item.oracle_ids)
+    for _, _, oracle_ids, _, _ in accepted:
+        oracle_positions.extend(position[o] for o in oracle_ids)
         oracle_offsets.append(len(oracle_positions))
 
     hard: dict[str, Any] = {}
     if strategy in ("hard", "mixed"):
         if index is None:
             raise ValueError(f"strategy={strategy!r} needs index=: a ragtune Index holding these chunks")
-        questions = [as_text(item.question, what="question") for _, item, _, _ in accepted]
+        questions = [item.question for _, item, _, _, _ in accepted]
         ranked = index.search_many(questions, k=candidates, mode=mode) if questions else []
         offsets, flat = [0], []
         for hits in ranked:
@@ -273,10 +299,10 @@ def assemble(
     pos_offsets = out["oracle_position_offsets"].tolist()
     positions = out["oracle_positions"].tolist()
     examples = []
-    for row, (n, item, cot, metadata) in enumerate(accepted):
+    for row, (n, item, _, cot, metadata) in enumerate(accepted):
         shown = shown_ids[doc_offsets[row]:doc_offsets[row + 1]]
         example = RaftExample(
-            id=item.id or f"raft-{n}",
+            id=pair_id(item, n),
             question=item.question,
             documents=[texts[c] for c in shown],
             titles=[titles[c] for c in shown],

@@ -24,8 +24,9 @@ from tqdm.auto import tqdm
 from .._inputs import as_int
 from ..chunking.chunk import Chunk
 from ..llm import as_completion
-from .assemble import QAItem, chunk_id
-from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE
+from ..qa import QAPair
+from .assemble import chunk_id
+from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, parse_cot_answer
 
 QUESTION_PROMPT = (
     "Below is a passage from a document. Write {count} questions that a reader could ask and that this "
@@ -108,8 +109,11 @@ def generate_qa(
     retry_wait: float = 1.0,
     checkpoint: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
-) -> list[QAItem]:
-    """Questions and chain-of-thought answers for each chunk (its oracle), in chunk order.
+) -> list[QAPair]:
+    """Questions and chain-of-thought answers for each chunk (its oracle), in chunk order,
+    as :class:`~ragtune.qa.QAPair` objects (``oracle_ids`` the chunk, ``cot_answer`` the
+    LLM's answer, ``answer`` its final answer, ids ``<chunk id>:q<k>``) ready for
+    :func:`~ragtune.raft.assemble`.
 
     Parameters
     ----------
@@ -129,8 +133,8 @@ def generate_qa(
     ...     if prompt.startswith("Question:"):
     ...         return "It says ##begin_quote##Tea is brewed hot.##end_quote## <ANSWER>: hot"
     ...     return "1. How is tea brewed?"
-    >>> [(i.question, i.oracle_ids) for i in generate_qa([chunk], llm, questions_per_chunk=1)]
-    [('How is tea brewed?', ['t#0'])]
+    >>> [(i.question, i.oracle_ids, i.answer) for i in generate_qa([chunk], llm, questions_per_chunk=1)]
+    [('How is tea brewed?', ('t#0',), 'hot')]
     """
     questions_per_chunk = as_int(questions_per_chunk, name="questions_per_chunk", minimum=1, maximum=100)
     threads = as_int(threads, name="threads", minimum=1, maximum=256)
@@ -173,10 +177,11 @@ def generate_qa(
             # On failure, chunks not yet started are not sent to the LLM; finished ones are checkpointed.
             pool.shutdown(wait=True, cancel_futures=True)
     out = []
-    for id_ in ids:
-        for entry in state.done.get(id_, []):
+    for chunk, id_ in zip(chunks, ids):
+        for k, entry in enumerate(state.done.get(id_, [])):
             cot = entry["cot_answer"]
-            marker = cot.rfind(ANSWER_MARKER)
-            answer = cot[marker + len(ANSWER_MARKER):].strip() if marker >= 0 else None
-            out.append(QAItem(entry["question"], [id_], answer=answer, cot_answer=cot))
+            # An answer without the final-answer marker keeps its whole text as the answer.
+            answer = None if parse_cot_answer(cot).answer else cot.strip()
+            out.append(QAPair(entry["question"], answer, source=chunk.source, id=f"{id_}:q{k}", oracle_ids=(id_,),
+                              cot_answer=cot))
     return out
