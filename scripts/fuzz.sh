@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs ragtune's fuzz targets, each for a chosen time, and prints executions per target.
 #   bash scripts/fuzz.sh [SECONDS] [TARGET ...]
-# C++ targets (libFuzzer + ASan + UBSan, clang): recursive_splitter safetensors word_tokenizer index_loader
+# C++ targets (libFuzzer + ASan + UBSan, clang): recursive_splitter safetensors word_tokenizer index_loader merge_writer
 # Python targets (atheris):                      py_chunkers py_raft_quotes py_adapter_config py_index_load
 # Seeds come from tests/fuzz/corpus/<target>/; new inputs go to build/fuzz-work/<target>/,
 # crashes to build/fuzz-work/crashes/. A crash makes the script fail: copy the input into
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-cpp_targets=(recursive_splitter safetensors word_tokenizer index_loader)
+cpp_targets=(recursive_splitter safetensors word_tokenizer index_loader merge_writer)
 py_targets=(py_chunkers py_raft_quotes py_adapter_config py_index_load)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${cpp_targets[@]}" "${py_targets[@]}")

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fuzz" / "corpus"
 BUILD = ROOT / "build" / "sanitize"
-CPP_TARGETS = ["recursive_splitter", "safetensors", "word_tokenizer", "index_loader"]
+CPP_TARGETS = ["recursive_splitter", "safetensors", "word_tokenizer", "index_loader", "merge_writer"]
 PY_TARGETS = ["py_chunkers", "py_raft_quotes", "py_adapter_config", "py_index_load"]
 SECONDS = int(os.environ.get("RAGTUNE_FUZZ_SMOKE_SECONDS", "7"))
 

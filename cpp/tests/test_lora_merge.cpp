@@ -83,6 +83,21 @@ TEST(LoraMerge, IdenticalOnEveryThreadCount) {
   lora::tensor_update update;
   update.terms = {{b.data(), a.data(), rank, 1.5f}};
   EXPECT_EQ(merged(base, rows, cols, update, 1), merged(base, rows, cols, update, 2));
+  // DoRA over columns sums every row into each column's norm: the sum's order must not
+  // follow the threads (the merge-writer fuzzer found it did, by a few ulps, when the
+  // tasks finished out of order; tests/fuzz/corpus/merge_writer/regression-* replays it).
+  // Values spread over many magnitudes make a different order of the double sums show in the float norms.
+  std::vector<float> spread = random_floats(rows * cols, 11);
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> exponent(-12.0f, 12.0f);
+  for (auto& v : spread) v *= std::exp2(exponent(rng));
+  const auto magnitude = random_floats(cols, 10);
+  update.magnitude = magnitude.data();
+  update.magnitude_size = cols;
+  update.magnitude_per_column = true;
+  const auto one = merged(spread, rows, cols, update, 1);
+  for (int threads : {2, 3, 4})
+    for (int repeat = 0; repeat < 5; ++repeat) EXPECT_EQ(one, merged(spread, rows, cols, update, threads));
 }
 
 TEST(LoraMerge, DoraRescalesRowsOrColumnsToTheMagnitude) {

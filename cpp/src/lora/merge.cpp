@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 #include <stdexcept>
 
 #include "ragtune/simd/vector_kernels.hpp"
@@ -17,6 +16,8 @@ namespace {
 constexpr std::size_t block_bytes = 8u << 20;
 // Rows a worker computes at once (the low-rank kernel shares each load of A across them).
 constexpr std::size_t rows_per_task = 16;
+// Row groups whose column sums are kept apart (64 x cols doubles) for DoRA's column norms.
+constexpr std::size_t norm_groups = 64;
 
 void widen(const std::uint8_t* source, io::dtype type, float* target, std::size_t n) {
   if (type == io::dtype::f32) {
@@ -80,22 +81,27 @@ struct merger {
   }
 
   // DoRA over columns needs every column's norm before any row can be finished.
+  // The rows are summed in a fixed number of groups, added in group order: the norms (and
+  // so the merged weights) are the same bits whatever the thread count and scheduling.
   std::vector<float> column_norms(int threads) const {
-    std::vector<double> squares(cols, 0.0);
-    std::mutex combine;
-    const std::size_t tasks = (rows + rows_per_task - 1) / rows_per_task;
-    util::parallel_for_each(tasks, threads, [&](std::size_t task) {
-      const std::uint64_t first = task * rows_per_task;
-      const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(rows - first, rows_per_task));
-      std::vector<float> block(count * cols);
-      std::vector<double> partial(cols, 0.0);
-      compute_rows(first, count, block.data());
-      for (std::size_t i = 0; i < count; ++i)
-        for (std::uint64_t c = 0; c < cols; ++c)
-          partial[c] += static_cast<double>(block[i * cols + c]) * block[i * cols + c];
-      std::lock_guard<std::mutex> lock(combine);
-      for (std::uint64_t c = 0; c < cols; ++c) squares[c] += partial[c];
+    const std::size_t tasks = static_cast<std::size_t>((rows + rows_per_task - 1) / rows_per_task);
+    const std::size_t groups = std::min<std::size_t>(norm_groups, tasks);
+    std::vector<double> partials(groups * cols, 0.0);
+    util::parallel_for_each(groups, threads, [&](std::size_t group) {
+      double* partial = partials.data() + group * cols;
+      std::vector<float> block(rows_per_task * cols);
+      for (std::size_t task = group * tasks / groups; task < (group + 1) * tasks / groups; ++task) {
+        const std::uint64_t first = task * rows_per_task;
+        const std::size_t count = static_cast<std::size_t>(std::min<std::uint64_t>(rows - first, rows_per_task));
+        compute_rows(first, count, block.data());
+        for (std::size_t i = 0; i < count; ++i)
+          for (std::uint64_t c = 0; c < cols; ++c)
+            partial[c] += static_cast<double>(block[i * cols + c]) * block[i * cols + c];
+      }
     });
+    std::vector<double> squares(cols, 0.0);
+    for (std::size_t group = 0; group < groups; ++group)
+      for (std::uint64_t c = 0; c < cols; ++c) squares[c] += partials[group * cols + c];
     std::vector<float> norms(cols);
     for (std::uint64_t c = 0; c < cols; ++c) norms[c] = static_cast<float>(std::sqrt(squares[c]));
     return norms;
