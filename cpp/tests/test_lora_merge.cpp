@@ -210,5 +210,24 @@ TEST(MergeWriter, StreamsCopiesConversionsAndMergesIntoACheckpoint) {
   std::vector<std::uint16_t> expected(cols);
   simd::narrow_16(bias.data(), expected.data(), cols, true);
   EXPECT_EQ(std::memcmp(out.bytes("b"), expected.data(), cols * 2), 0);
+  // Windows of 16 bytes (one row of w, pieces of b) write the same bytes.
+  {
+    lora::merge_writer small(
+        std::make_unique<rio::checkpoint_writer>(
+            (root / "small").string(),
+            std::vector<rio::planned_tensor>{{"w", rio::dtype::f32, {rows, cols}}, {"b", rio::dtype::bf16, {cols}}},
+            1 << 20),
+        16);
+    small.merge("w", source, "w", update, 2);
+    small.copy("b", source, "b");
+    small.commit();
+  }
+  const auto windows = rio::checkpoint::open((root / "small").string());
+  EXPECT_EQ(std::memcmp(windows.bytes("w"), out.bytes("w"), rows * cols * 4), 0);
+  EXPECT_EQ(std::memcmp(windows.bytes("b"), out.bytes("b"), cols * 2), 0);
+  EXPECT_THROW(lora::merge_writer(std::make_unique<rio::checkpoint_writer>((root / "zero").string(),
+                                                                           std::vector<rio::planned_tensor>{}, 1 << 20),
+                                  0),
+               std::invalid_argument);
   fs::remove_all(root);
 }

@@ -13,7 +13,6 @@ namespace {
 
 // Output is produced and handed on in blocks of about this size: large enough for
 // sequential writes, small enough that memory stays flat for any tensor.
-constexpr std::size_t block_bytes = 8u << 20;
 // Rows a worker computes at once (the low-rank kernel shares each load of A across them).
 constexpr std::size_t rows_per_task = 16;
 // Row groups whose column sums are kept apart (64 x cols doubles) for DoRA's column norms.
@@ -116,7 +115,7 @@ void check_float(const std::string& name, io::dtype type, const char* role) {
 
 }  // namespace
 
-std::uint64_t rows_per_block(std::uint64_t cols, io::dtype out_type) noexcept {
+std::uint64_t rows_per_block(std::uint64_t cols, io::dtype out_type, std::uint64_t block_bytes) noexcept {
   const std::uint64_t row = std::max<std::uint64_t>(1, cols * io::dtype_size(out_type));
   return std::max<std::uint64_t>(1, block_bytes / row);
 }
@@ -126,7 +125,8 @@ bool is_float_type(io::dtype type) noexcept {
 }
 
 void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype base_type, std::uint64_t rows,
-                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads, block_sink sink) {
+                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads, block_sink sink,
+                  std::uint64_t block_bytes) {
   check_float(name, base_type, "base");
   check_float(name, out_type, "output");
   for (const auto& term : update.terms)
@@ -138,7 +138,7 @@ void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype b
   if (update.magnitude != nullptr && update.magnitude_per_column) norms = m.column_norms(threads);
 
   const std::size_t out_size = io::dtype_size(out_type);
-  const std::uint64_t block_rows = rows_per_block(cols, out_type);
+  const std::uint64_t block_rows = rows_per_block(cols, out_type, block_bytes);
   std::vector<std::uint8_t> block(std::min<std::uint64_t>(rows, block_rows) * cols * out_size);
   for (std::uint64_t first = 0; first < rows; first += block_rows) {
     const std::uint64_t count = std::min<std::uint64_t>(block_rows, rows - first);
@@ -178,12 +178,12 @@ void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype b
 }
 
 void convert_tensor(const std::string& name, const std::uint8_t* source, io::dtype source_type, std::uint64_t count,
-                    io::dtype out_type, block_sink sink) {
+                    io::dtype out_type, block_sink sink, std::uint64_t block_bytes) {
   check_float(name, source_type, "source");
   check_float(name, out_type, "output");
   const std::size_t in_size = io::dtype_size(source_type);
   const std::size_t out_size = io::dtype_size(out_type);
-  const std::uint64_t per_block = block_bytes / 4;
+  const std::uint64_t per_block = std::max<std::uint64_t>(1, block_bytes / 4);
   std::vector<float> wide(std::min<std::uint64_t>(count, per_block));
   std::vector<std::uint8_t> block(wide.size() * out_size);
   for (std::uint64_t first = 0; first < count; first += per_block) {

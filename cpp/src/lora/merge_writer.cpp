@@ -7,10 +7,6 @@
 namespace ragtune::lora {
 namespace {
 
-// Pieces of this size move between the mapping and the output file, so a copy never
-// holds more than one piece of a tensor in memory.
-constexpr std::size_t copy_piece = 8u << 20;
-
 std::uint64_t element_count(const std::vector<std::uint64_t>& shape) {
   std::uint64_t n = 1;
   for (auto d : shape) n *= d;
@@ -19,8 +15,10 @@ std::uint64_t element_count(const std::vector<std::uint64_t>& shape) {
 
 }  // namespace
 
-merge_writer::merge_writer(std::unique_ptr<io::checkpoint_writer> out) : out_(std::move(out)) {
+merge_writer::merge_writer(std::unique_ptr<io::checkpoint_writer> out, std::uint64_t block_bytes)
+    : out_(std::move(out)), block_bytes_(block_bytes) {
   if (!out_) throw std::invalid_argument("merge_writer needs a checkpoint writer");
+  if (block_bytes_ == 0) throw std::invalid_argument("merge_writer's block_bytes must be at least 1");
 }
 
 const io::planned_tensor& merge_writer::check_shape(const std::string& name, const std::vector<std::uint64_t>& shape,
@@ -39,8 +37,10 @@ void merge_writer::copy(const std::string& name, const io::checkpoint& source, c
   const std::uint8_t* bytes = source.bytes(source_name);
   if (planned.type == info.type) {
     const std::uint64_t size = info.end - info.begin;
-    for (std::uint64_t done = 0; done < size; done += copy_piece) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(copy_piece, size - done));
+    // One piece at a time moves between the mapping and the output file, so a copy never
+    // holds more than one piece of a tensor in memory.
+    for (std::uint64_t done = 0; done < size; done += block_bytes_) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(block_bytes_, size - done));
       source.populate(source_name, done, done + n);
       out_->append(name, bytes + done, n);
       source.release(source_name, done, done + n);
@@ -53,13 +53,15 @@ void merge_writer::copy(const std::string& name, const io::checkpoint& source, c
   std::uint64_t consumed = 0;
   const std::size_t in_size = io::dtype_size(info.type);
   const std::size_t out_size = io::dtype_size(planned.type);
-  convert_tensor(name, bytes, info.type, info.elements(), planned.type,
-                 [&](const std::uint8_t* block, std::size_t size) {
-                   out_->append(name, block, size);
-                   const std::uint64_t next = consumed + size / out_size * in_size;
-                   source.release(source_name, consumed, next);
-                   consumed = next;
-                 });
+  convert_tensor(
+      name, bytes, info.type, info.elements(), planned.type,
+      [&](const std::uint8_t* block, std::size_t size) {
+        out_->append(name, block, size);
+        const std::uint64_t next = consumed + size / out_size * in_size;
+        source.release(source_name, consumed, next);
+        consumed = next;
+      },
+      block_bytes_);
 }
 
 void merge_writer::merge(const std::string& name, const io::checkpoint& source, const std::string& source_name,
@@ -140,20 +142,22 @@ void merge_writer::run_merge(const std::string& name, const io::planned_tensor& 
   const std::size_t row_in = static_cast<std::size_t>(cols * io::dtype_size(base_type));
   const std::size_t row_out = static_cast<std::size_t>(cols * io::dtype_size(planned.type));
   std::uint64_t rows_done = 0;
-  const std::uint64_t window = rows_per_block(cols, planned.type) * row_in;
+  const std::uint64_t window = rows_per_block(cols, planned.type, block_bytes_) * row_in;
   prepare(0, update.magnitude_per_column ? rows * row_in : window);
   try {
-    merge_tensor(name, bytes, base_type, rows, cols, update, planned.type, threads,
-                 [&](const std::uint8_t* block, std::size_t size) {
-                   out_->append(name, block, size);
-                   const std::uint64_t next = rows_done + size / row_out;
-                   // Column-wise DoRA reads every row twice; keep the pages until the end.
-                   if (!update.magnitude_per_column) {
-                     release(rows_done * row_in, next * row_in);
-                     prepare(next * row_in, next * row_in + window);
-                   }
-                   rows_done = next;
-                 });
+    merge_tensor(
+        name, bytes, base_type, rows, cols, update, planned.type, threads,
+        [&](const std::uint8_t* block, std::size_t size) {
+          out_->append(name, block, size);
+          const std::uint64_t next = rows_done + size / row_out;
+          // Column-wise DoRA reads every row twice; keep the pages until the end.
+          if (!update.magnitude_per_column) {
+            release(rows_done * row_in, next * row_in);
+            prepare(next * row_in, next * row_in + window);
+          }
+          rows_done = next;
+        },
+        block_bytes_);
   } catch (...) {
     out_->rewind(name);
     throw;

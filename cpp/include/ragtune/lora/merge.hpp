@@ -45,8 +45,13 @@ struct tensor_update {
 /// @brief Output block handed to the sink: whole rows, in order.
 using block_sink = util::function_ref<void(const std::uint8_t* bytes, std::size_t size)>;
 
-/// @brief Rows merge_tensor hands to its sink at a time (about 8 MB of output).
-std::uint64_t rows_per_block(std::uint64_t cols, io::dtype out_type) noexcept;
+/// @brief Output bytes handed to a sink at a time by default: large enough to amortise
+///        each call, small enough that memory stays flat however large the tensor.
+inline constexpr std::uint64_t default_block_bytes = 8u << 20;
+
+/// @brief Rows merge_tensor hands to its sink at a time (@p block_bytes of output, at least one row).
+std::uint64_t rows_per_block(std::uint64_t cols, io::dtype out_type,
+                             std::uint64_t block_bytes = default_block_bytes) noexcept;
 
 /// @brief Types a merge computes with: F32, F16, BF16.
 bool is_float_type(io::dtype type) noexcept;
@@ -54,11 +59,13 @@ bool is_float_type(io::dtype type) noexcept;
 /// @brief Merges one tensor. @p base holds rows x cols elements of @p base_type.
 /// @throws std::invalid_argument for non-float types; std::domain_error naming @p name
 ///         when @c require_finite and the result is not finite.
+/// @param block_bytes output per sink call (tests and fuzzers make it small to cross many blocks)
 void merge_tensor(const std::string& name, const std::uint8_t* base, io::dtype base_type, std::uint64_t rows,
-                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads, block_sink sink);
+                  std::uint64_t cols, const tensor_update& update, io::dtype out_type, int threads, block_sink sink,
+                  std::uint64_t block_bytes = default_block_bytes);
 
 /// @brief Converts float elements between F32/F16/BF16 (rounded once, nearest-even), in blocks.
 void convert_tensor(const std::string& name, const std::uint8_t* source, io::dtype source_type, std::uint64_t count,
-                    io::dtype out_type, block_sink sink);
+                    io::dtype out_type, block_sink sink, std::uint64_t block_bytes = default_block_bytes);
 
 }  // namespace ragtune::lora

@@ -20,7 +20,10 @@ namespace ragtune::lora {
 /// @brief Writes a merged checkpoint through an io::checkpoint_writer.
 class merge_writer {
  public:
-  explicit merge_writer(std::unique_ptr<io::checkpoint_writer> out);
+  /// @param block_bytes bytes moved per step (copy pieces, merge windows); small values
+  ///        let tests and fuzzers cross many windows with small tensors.
+  /// @throws std::invalid_argument for a null writer or a zero @p block_bytes.
+  explicit merge_writer(std::unique_ptr<io::checkpoint_writer> out, std::uint64_t block_bytes = default_block_bytes);
 
   /// @brief Copies a source tensor: byte for byte when the types agree, else converted (float types only).
   void copy(const std::string& name, const io::checkpoint& source, const std::string& source_name);
@@ -54,6 +57,7 @@ class merge_writer {
                  const io::checkpoint* source, const std::string& source_name);
 
   std::unique_ptr<io::checkpoint_writer> out_;
+  std::uint64_t block_bytes_;
 };
 
 }  // namespace ragtune::lora
