@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include "ragtune/index/bm25.hpp"
@@ -282,17 +283,40 @@ void bind_index(py::module_& m) {
           },
           py::arg("queries"), py::arg("k"), py::kw_only(), py::arg("filter") = nullptr, py::arg("threads") = 0)
       .def(
+          "statistics",
+          [](const ix::bm25_index& index, const std::vector<std::string>& terms) {
+            ix::corpus_statistics s;
+            {
+              py::gil_scoped_release nogil;
+              s = index.statistics(terms);
+            }
+            return py::make_tuple(s.documents, s.total_length, s.document_frequency);
+          },
+          py::arg("terms"),
+          "(live documents, their total length in tokens, {term: document frequency}) for the given terms.")
+      .def(
           "search_tokens",
           [](const ix::bm25_index& index, const std::vector<std::vector<std::string>>& queries, std::size_t k,
-             const ix::bitset* filter, int threads) {
+             const ix::bitset* filter, int threads, const py::object& corpus) {
+            ix::corpus_statistics stats;
+            const bool given = !corpus.is_none();
+            if (given) {
+              const auto parts = corpus.cast<py::tuple>();
+              if (parts.size() != 3)
+                throw py::value_error("corpus must be (documents, total_length, {term: document frequency})");
+              stats.documents = parts[0].cast<std::uint64_t>();
+              stats.total_length = parts[1].cast<std::uint64_t>();
+              stats.document_frequency = parts[2].cast<std::unordered_map<std::string, std::uint64_t>>();
+            }
             ix::search_results r;
             {
               py::gil_scoped_release nogil;
-              r = index.search_tokens(queries, k, filter, threads);
+              r = index.search_tokens(queries, k, filter, threads, given ? &stats : nullptr);
             }
             return to_python(std::move(r));
           },
-          py::arg("queries"), py::arg("k"), py::kw_only(), py::arg("filter") = nullptr, py::arg("threads") = 0)
+          py::arg("queries"), py::arg("k"), py::kw_only(), py::arg("filter") = nullptr, py::arg("threads") = 0,
+          py::arg("corpus") = py::none())
       .def(
           "save",
           [](const ix::bm25_index& index, const std::string& path) {

@@ -154,8 +154,15 @@ class BM25Index:
     def search(
         self, queries: Sequence[str], k: int, *, filter: SlotFilter | None = None, threads: int = 0
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
+    def statistics(self, terms: Sequence[str]) -> tuple[int, int, dict[str, int]]: ...
     def search_tokens(
-        self, queries: Sequence[Sequence[str]], k: int, *, filter: SlotFilter | None = None, threads: int = 0
+        self,
+        queries: Sequence[Sequence[str]],
+        k: int,
+        *,
+        filter: SlotFilter | None = None,
+        threads: int = 0,
+        corpus: tuple[int, int, dict[str, int]] | None = None,
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]: ...
     def save(self, path: str) -> None: ...
     @staticmethod

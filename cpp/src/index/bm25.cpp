@@ -135,6 +135,18 @@ void bm25_index::compact_locked() {
   stale_postings_ = 0;
 }
 
+corpus_statistics bm25_index::statistics(const std::vector<std::string>& terms) const {
+  std::shared_lock lock(mutex_);
+  corpus_statistics out;
+  out.documents = live_;
+  out.total_length = total_length_;
+  for (const auto& term : terms) {
+    const auto found = vocabulary_.find(term);
+    out.document_frequency[term] = found == vocabulary_.end() ? 0 : document_frequency_[found->second];
+  }
+  return out;
+}
+
 search_results bm25_index::search(const std::vector<std::string_view>& queries, std::size_t k, const bitset* filter,
                                   int threads) const {
   std::vector<std::vector<std::string>> tokens(queries.size());
@@ -143,24 +155,35 @@ search_results bm25_index::search(const std::vector<std::string_view>& queries, 
 }
 
 search_results bm25_index::search_tokens(const std::vector<std::vector<std::string>>& queries, std::size_t k,
-                                         const bitset* filter, int threads) const {
+                                         const bitset* filter, int threads, const corpus_statistics* corpus) const {
+  if (corpus != nullptr && corpus->documents == 0)
+    throw std::invalid_argument("the corpus statistics count no documents");
   std::shared_lock lock(mutex_);
   std::vector<std::vector<std::uint32_t>> ids(queries.size());
+  std::vector<std::vector<double>> frequencies(corpus != nullptr ? queries.size() : 0);
   for (std::size_t q = 0; q < queries.size(); ++q)
     for (const auto& token : queries[q]) {
+      if (corpus != nullptr && corpus->document_frequency.find(token) == corpus->document_frequency.end())
+        throw std::invalid_argument("the corpus statistics lack the query term '" + token + "'");
       const auto found = vocabulary_.find(token);
-      if (found != vocabulary_.end()) ids[q].push_back(found->second);  // repeated terms count again, as in bm25s
+      if (found == vocabulary_.end()) continue;
+      ids[q].push_back(found->second);  // repeated terms count again, as in bm25s
+      if (corpus != nullptr) frequencies[q].push_back(static_cast<double>(corpus->document_frequency.at(token)));
     }
-  return search_ids(ids, k, filter, threads);
+  return search_ids(ids, k, filter, threads, corpus, frequencies);
 }
 
 search_results bm25_index::search_ids(const std::vector<std::vector<std::uint32_t>>& queries, std::size_t k,
-                                      const bitset* filter, int threads) const {
+                                      const bitset* filter, int threads, const corpus_statistics* corpus,
+                                      const std::vector<std::vector<double>>& frequencies) const {
   const std::size_t nq = queries.size();
   search_results r = search_results::empty(nq, k);
   if (live_ == 0 || k == 0) return r;
-  const double n = static_cast<double>(live_);
-  const float average_length = static_cast<float>(static_cast<double>(total_length_) / n);
+  // The same arithmetic whether the statistics are this index's or the corpus's, so a
+  // shard given the corpus's numbers computes the very floats one index would.
+  const double n = static_cast<double>(corpus != nullptr ? corpus->documents : live_);
+  const double total = static_cast<double>(corpus != nullptr ? corpus->total_length : total_length_);
+  const float average_length = static_cast<float>(total / n);
   const float k1 = params_.k1;
   const float b = params_.b;
   struct scratch {
@@ -170,9 +193,10 @@ search_results bm25_index::search_ids(const std::vector<std::vector<std::uint32_
   tbb::enumerable_thread_specific<scratch> locals([&] { return scratch{std::vector<float>(alive_.size(), 0.0f), {}}; });
   ragtune::util::parallel_for_each(nq, threads, [&](std::size_t q) {
     scratch& local = locals.local();
-    for (std::uint32_t term : queries[q]) {
-      const double df = document_frequency_[term];
-      if (df == 0) continue;
+    for (std::size_t i = 0; i < queries[q].size(); ++i) {
+      const std::uint32_t term = queries[q][i];
+      if (document_frequency_[term] == 0) continue;  // no live document here holds it
+      const double df = corpus != nullptr ? frequencies[q][i] : document_frequency_[term];
       const float idf = static_cast<float>(std::log(1.0 + (n - df + 0.5) / (df + 0.5)));
       for (const posting& p : postings_[term]) {
         if (generation_[p.slot] != p.generation || !alive_.test(p.slot)) continue;

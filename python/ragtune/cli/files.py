@@ -12,13 +12,12 @@ DOCUMENT_SUFFIXES = (".txt", ".md", ".rst", ".html", ".htm")
 MAX_DOCUMENT_BYTES = 64 << 20
 
 
-def iter_documents(folder: Path, *, follow_links: bool = False,
-                   max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[tuple[str, str]]:
-    """(relative path, text) of every document under ``folder``, sorted.
+def document_paths(folder: Path, *, follow_links: bool = False,
+                   max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[tuple[str, Path]]:
+    """(relative path, path) of every document under ``folder``, sorted, without reading them.
 
-    Links that lead outside the folder are skipped unless ``follow_links``; bytes that
-    are not UTF-8 are replaced (and the file still indexed) rather than aborting a run;
-    files over ``max_bytes`` are skipped with a note on stderr.
+    Links that lead outside the folder are skipped unless ``follow_links``; files over
+    ``max_bytes`` are skipped with a note on stderr.
     """
     folder = folder.resolve()
     if not folder.is_dir():
@@ -35,7 +34,21 @@ def iter_documents(folder: Path, *, follow_links: bool = False,
             print(f"note: skipped {path}: {size / 1e6:.0f} MB is over the {max_bytes / 1e6:.0f} MB per-document limit",
                   file=sys.stderr)
             continue
-        yield str(path.relative_to(folder)), path.read_bytes().decode("utf-8", errors="replace")
+        yield str(path.relative_to(folder)), path
+
+
+def read_document(path: Path) -> str:
+    """A document's text: bytes that are not UTF-8 are replaced (and the file still
+    indexed) rather than aborting a run."""
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def iter_documents(folder: Path, *, follow_links: bool = False,
+                   max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[tuple[str, str]]:
+    """(relative path, text) of every document under ``folder``, sorted (the rules of
+    :func:`document_paths` and :func:`read_document`)."""
+    for name, path in document_paths(folder, follow_links=follow_links, max_bytes=max_bytes):
+        yield name, read_document(path)
 
 
 def documents_by_source(folders: list[str], *, follow_links: bool) -> dict[str, str]:

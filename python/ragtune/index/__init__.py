@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from .hit import Hit
 from .index import Index
+from .sharded import ShardedIndex
 
-__all__ = ["Hit", "Index"]
+__all__ = ["Hit", "Index", "ShardedIndex"]

@@ -514,27 +514,14 @@ class Index:
         exact: bool = False,
     ) -> list[list[Hit]]:
         """:meth:`search` for many queries at once (embedded in one batch, searched in parallel)."""
-        queries = [as_text(q, what=f"queries[{i}]") for i, q in enumerate(_as_list(queries, "queries"))]
-        k = as_int(k, name="k", minimum=1, maximum=1_000_000)
-        if mode not in _MODES:
-            raise ValueError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
-        if len(weights) != 2 or not all(isinstance(w, (int, float)) and math.isfinite(w) for w in weights):
-            raise ValueError(f"weights must be two finite numbers (dense, bm25), got {weights!r}")
-        depth = k if mode != "hybrid" else as_int(fetch_k if fetch_k is not None else max(4 * k, 20),
-                                                   name="fetch_k", minimum=k)
+        queries, k, depth = search_arguments(queries, k=k, mode=mode, weights=weights, fetch_k=fetch_k)
+        ef = as_int(ef, name="ef", minimum=1) if ef is not None else None
         query_vectors = self._embed_queries(queries) if mode != "bm25" and queries else None
         with self._lock.reading():
             if self._vectors is None or not queries:
                 return [[] for _ in queries]
-            slot_filter = self._slot_filter(filter)
-            dense = bm25 = None
-            if mode != "bm25":
-                dense = self._vectors.search(query_vectors, depth, filter=slot_filter,
-                                             mode="exact" if exact else "auto",
-                                             ef=as_int(ef, name="ef", minimum=1) if ef is not None else 0,
-                                             threads=self.threads)
-            if mode != "dense":
-                bm25 = self._bm25.search(queries, depth, filter=slot_filter, threads=self.threads)
+            dense, bm25 = self._rankings(queries, query_vectors, mode=mode, depth=depth, filter=filter, ef=ef,
+                                         exact=exact)
             results = []
             for q in range(len(queries)):
                 if mode == "hybrid":
@@ -548,6 +535,37 @@ class Index:
                     scores, slots = dense if mode == "dense" else bm25  # type: ignore[misc]
                     results.append([self._hit(int(s), float(v)) for v, s in zip(scores[q], slots[q]) if s >= 0])
             return results
+
+    def _rankings(self, queries: list[str], query_vectors: Any, *, mode: Mode, depth: int,
+                  filter: dict[str, Any] | None, ef: int | None, exact: bool,
+                  corpus: tuple[list[list[str]], Any] | None = None) -> tuple[Any, Any]:
+        """The dense and BM25 rankings, each ``(scores, slots)`` arrays (None when the mode
+        skips it). ``corpus`` (the queries' tokens and BM25 statistics of a whole corpus)
+        scores BM25 as part of that corpus (:class:`~ragtune.index.sharded.ShardedIndex`).
+        Needs the read lock."""
+        slot_filter = self._slot_filter(filter)
+        dense = bm25 = None
+        if mode != "bm25":
+            dense = self._vectors.search(query_vectors, depth, filter=slot_filter, mode="exact" if exact else "auto",
+                                         ef=ef or 0, threads=self.threads)
+        if mode != "dense":
+            if corpus is None:
+                bm25 = self._bm25.search(queries, depth, filter=slot_filter, threads=self.threads)
+            else:
+                tokens, statistics = corpus
+                bm25 = self._bm25.search_tokens(tokens, depth, filter=slot_filter, threads=self.threads,
+                                                corpus=statistics)
+        return dense, bm25
+
+    def _candidates(self, queries: list[str], query_vectors: Any, *, mode: Mode, depth: int,
+                    filter: dict[str, Any] | None, ef: int | None, exact: bool,
+                    corpus: tuple[list[list[str]], Any] | None = None) -> tuple[Any, Any]:
+        """:meth:`_rankings` under the read lock; (None, None) for an empty index."""
+        with self._lock.reading():
+            if self._vectors is None:
+                return None, None
+            return self._rankings(queries, query_vectors, mode=mode, depth=depth, filter=filter, ef=ef,
+                                  exact=exact, corpus=corpus)
 
     def search_by_vector(self, vector: Any, k: int = 4, filter: dict[str, Any] | None = None, *,
                          ef: int | None = None, exact: bool = False) -> list[Hit]:
@@ -742,6 +760,21 @@ class Index:
     def __repr__(self) -> str:
         return (f"Index({len(self)} documents, dim={self.dim}, metric={self.metric!r}, "
                 f"embedding={self.embedding!r}, graph={bool(self._vectors is not None and self._vectors.has_graph)})")
+
+
+def search_arguments(queries: Any, *, k: Any, mode: Any, weights: Any,
+                     fetch_k: Any) -> tuple[list[str], int, int]:
+    """Checked search arguments shared by Index and ShardedIndex: the queries as text,
+    k, and the depth of each ranking (k, or ``fetch_k`` for hybrid fusion)."""
+    queries = [as_text(q, what=f"queries[{i}]") for i, q in enumerate(_as_list(queries, "queries"))]
+    k = as_int(k, name="k", minimum=1, maximum=1_000_000)
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
+    if len(weights) != 2 or not all(isinstance(w, (int, float)) and math.isfinite(w) for w in weights):
+        raise ValueError(f"weights must be two finite numbers (dense, bm25), got {weights!r}")
+    depth = k if mode != "hybrid" else as_int(fetch_k if fetch_k is not None else max(4 * k, 20),
+                                               name="fetch_k", minimum=k)
+    return queries, k, depth
 
 
 def _as_list(values: Any, what: str) -> list[Any]:

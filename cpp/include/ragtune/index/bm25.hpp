@@ -25,6 +25,15 @@ struct bm25_params {
   float b = 0.75f;
 };
 
+/// @brief What BM25 needs to know about a whole corpus to score one part of it (a shard)
+///        exactly as an index over everything would: the live documents, their total
+///        length, and the document frequency of each query term.
+struct corpus_statistics {
+  std::uint64_t documents = 0;
+  std::uint64_t total_length = 0;
+  std::unordered_map<std::string, std::uint64_t> document_frequency;
+};
+
 /// @brief An inverted index with BM25 scoring. Thread-safe like vector_index.
 class bm25_index {
  public:
@@ -44,11 +53,20 @@ class bm25_index {
   /// @brief The tokens put() would index for @p text (stopwords removed).
   std::vector<std::string> tokenize(std::string_view text) const;
 
+  /// @brief This index's part of a corpus's statistics: its live documents, their total
+  ///        length, and the document frequency of each of @p terms (0 when absent). Summed
+  ///        over the shards of a corpus, they are the corpus's own.
+  corpus_statistics statistics(const std::vector<std::string>& terms) const;
+
   /// @brief The k best live slots per query (text queries are tokenised like documents).
   search_results search(const std::vector<std::string_view>& queries, std::size_t k, const bitset* filter,
                         int threads) const;
+  /// @brief As search(), for tokenised queries. With @p corpus, idf and the average length
+  ///        come from the whole corpus instead of this index, so a shard's scores equal an
+  ///        index over everything (the corpus must give every query term's frequency).
+  /// @throws std::invalid_argument when @p corpus lacks a query term or has no documents.
   search_results search_tokens(const std::vector<std::vector<std::string>>& queries, std::size_t k,
-                               const bitset* filter, int threads) const;
+                               const bitset* filter, int threads, const corpus_statistics* corpus = nullptr) const;
 
   void save(const std::string& path) const;
   /// @brief Reads what save() wrote. Slots must lie below @p slot_limit (the caller knows how many
@@ -67,8 +85,10 @@ class bm25_index {
                   std::size_t slot);
   void remove_locked(std::size_t slot);
   void compact_locked();
+  // With corpus, frequencies[q][i] is the corpus's document frequency of queries[q][i].
   search_results search_ids(const std::vector<std::vector<std::uint32_t>>& queries, std::size_t k, const bitset* filter,
-                            int threads) const;
+                            int threads, const corpus_statistics* corpus,
+                            const std::vector<std::vector<double>>& frequencies) const;
 
   bm25_params params_;
   std::unordered_set<std::string> stopwords_;
