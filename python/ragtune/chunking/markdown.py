@@ -4,6 +4,7 @@ blocks kept whole."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+import functools
 from typing import Any
 
 from .._inputs import as_int, as_text
@@ -50,8 +51,12 @@ class MarkdownChunker:
         self.max_header_level = as_int(max_header_level, name="max_header_level", minimum=1)
         if self.max_header_level > 6:
             raise ValueError(f"max_header_level must be 1..6, got {max_header_level}")
+        self._arguments = {"chunk_size": chunk_size, "max_header_level": max_header_level}  # what pickling keeps
         self._prose = RecursiveChunker(chunk_size=self.chunk_size, chunk_overlap=0)
         self._code = RecursiveChunker(chunk_size=self.chunk_size, chunk_overlap=0, separators=["\n", ""])
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (functools.partial(type(self), **self._arguments), ())
 
     def split(self, text: str, *, source: str | None = None) -> list[Chunk]:
         """Split one Markdown document; each chunk's metadata holds ``headers`` and ``header_path``."""

@@ -4,6 +4,7 @@ offsets, parallel over documents, and lengths in characters or tokens."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+import functools
 from typing import Any, Literal
 
 import numpy as np
@@ -139,6 +140,11 @@ class RecursiveChunker:
     ) -> None:
         self.chunk_size, self.chunk_overlap = check_sizes(chunk_size, chunk_overlap)
         self.separators = check_separators(separators)
+        # Pickled as these arguments (the C++ splitter is rebuilt), so a chunker travels to
+        # worker processes (multiprocessing, Ray) like any Python object.
+        self._arguments = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap, "separators": separators,
+                           "keep_separator": keep_separator, "is_separator_regex": is_separator_regex,
+                           "strip_whitespace": strip_whitespace, "length": length}
         self.keep_separator = keep_separator
         self.is_separator_regex = bool(is_separator_regex)
         self.strip_whitespace = bool(strip_whitespace)
@@ -351,6 +357,9 @@ class RecursiveChunker:
             Chunk(chunk_text, row[0], row[1], row[2], row[3], row[4], row[5], i, source, {})
             for i, (row, chunk_text) in enumerate(zip(offsets.tolist(), chunk_texts))
         ]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (functools.partial(type(self), **self._arguments), ())
 
     def __repr__(self) -> str:
         separators = self.separators if len(self.separators) <= 6 else [*self.separators[:5], "..."]

@@ -4,6 +4,7 @@ whole-sentence overlap."""
 from __future__ import annotations
 
 import re
+import functools
 from typing import Any
 
 from .._inputs import as_text
@@ -93,6 +94,7 @@ class SentenceChunker:
 
     def __init__(self, *, chunk_size: int = 1000, chunk_overlap: int = 200, length: Any = "chars") -> None:
         self.chunk_size, self.chunk_overlap = check_sizes(chunk_size, chunk_overlap)
+        self._arguments = {"chunk_size": chunk_size, "chunk_overlap": chunk_overlap, "length": length}  # for pickling
         self._length = resolve_length(length)
         self._long = RecursiveChunker(
             chunk_size=self.chunk_size,
@@ -108,6 +110,9 @@ class SentenceChunker:
         if plan.kind == "callable" and plan.function is not None:
             return [int(plan.function(p)) for p in pieces]
         return [len(p) for p in pieces]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (functools.partial(type(self), **self._arguments), ())
 
     def split(self, text: str, *, source: str | None = None) -> list[Chunk]:
         """Split one document into sentence-aligned chunks with exact offsets."""

@@ -1,0 +1,122 @@
+"""ragtune's stages on a real local Ray cluster (2 CPUs, started here, shut down after):
+each equals the single-process path on real documents."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from corpora import PYTHON_DOCS
+
+ray = pytest.importorskip("ray")
+
+from ragtune import HashingEmbeddings, Index, RecursiveChunker  # noqa: E402
+from ragtune.cli.files import documents_by_source  # noqa: E402
+from ragtune.embeddings import Embedder  # noqa: E402
+from ragtune.integrations import ray as rt  # noqa: E402
+
+# Ray's own deprecation notices (about its settings, not ragtune's calls) are not failures here.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")
+FAQ = PYTHON_DOCS / "faq"
+QUERIES = ["How do I make an executable from a Python script?", "Why are default values shared between objects?",
+           "global interpreter lock", "How can I sort a list of tuples?"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def single():
+    documents = documents_by_source([str(FAQ)], follow_links=False)
+    chunker = RecursiveChunker(chunk_size=700, chunk_overlap=80)
+    chunks = [c for d in chunker.split_many(list(documents.values()), sources=list(documents)) for c in d]
+    return documents, chunker, chunks
+
+
+def test_documents_and_chunks_equal_the_single_process_path(cluster, single):
+    documents, chunker, chunks = single
+    docs = rt.read_documents([FAQ])
+    rows = sorted(docs.take_all(), key=lambda r: r["doc"])
+    assert {r["source"]: r["text"] for r in rows} == documents and [r["doc"] for r in rows] == list(range(len(rows)))
+    out = sorted(rt.chunk(docs, chunker, batch_size=3).take_all(), key=lambda r: (r["doc"], r["index"]))
+    assert len(out) == len(chunks)
+    for row, c in zip(out, chunks):
+        assert (row["id"], row["source"], row["text"], row["start"], row["end"], row["byte_start"], row["byte_end"],
+                row["line_start"], row["line_end"], row["index"]) == (
+            f"{c.source}#{c.index}", c.source, c.text, c.start, c.end, c.byte_start, c.byte_end, c.line_start,
+            c.line_end, c.index)
+        assert documents[row["source"]][row["start"]:row["end"]] == row["text"]
+
+
+def test_embedding_and_shards_equal_one_index(cluster, single, tmp_path):
+    documents, chunker, chunks = single
+    embedder = HashingEmbeddings(dim=128)
+    vectors = rt.embed(rt.chunk(rt.read_documents([FAQ]), chunker), embedder, batch_size=50, concurrency=2)
+    sharded = rt.write_index(vectors, tmp_path / "ix", shards=3, embedding=embedder, exact_below=10**9)
+    whole = Index(embedding=embedder, exact_below=10**9)
+    whole.add(chunks, vectors=embedder.encode([c.text for c in chunks]))
+    assert len(sharded.shards) == 3 and sharded.ids() == whole.ids()
+    np.testing.assert_array_equal(np.vstack([s.vectors(s.ids()) for s in sharded.shards]), whole.vectors(whole.ids()))
+    for mode in ("dense", "bm25", "hybrid"):
+        got = sharded.search_many(QUERIES, k=8, mode=mode, exact=True)
+        want = whole.search_many(QUERIES, k=8, mode=mode, exact=True)
+        assert [[(h.id, h.score, h.citation()) for h in q] for q in got] == \
+            [[(h.id, h.score, h.citation()) for h in q] for q in want]
+    reopened = rt.ShardedIndex.load(tmp_path / "ix")  # the saved embedder is rebuilt
+    assert [h.id for h in reopened.search(QUERIES[0], k=5, mode="hybrid")] == \
+        [h.id for h in whole.search(QUERIES[0], k=5, mode="hybrid")]
+    with pytest.raises(FileExistsError, match="not empty"):
+        rt.write_index(vectors, tmp_path / "ix", shards=2, embedding=embedder)
+
+
+def test_minilm_on_ray_equals_minilm_here(cluster, single):
+    from ragtune.embeddings import MiniLMEmbeddings
+
+    documents, chunker, chunks = single
+    subset = rt.chunk(rt.read_documents([FAQ / "installed.rst.txt"]), chunker)
+    rows = sorted(rt.embed(subset, "minilm", batch_size=8).take_all(), key=lambda r: r["index"])
+    here = MiniLMEmbeddings().encode([r["text"] for r in rows])
+    np.testing.assert_allclose(np.vstack([r["vector"] for r in rows]), here, atol=1e-5)
+
+
+def test_an_actor_killed_mid_embedding_is_retried_without_duplicates(cluster, single, tmp_path):
+    documents, chunker, chunks = single
+    marker = tmp_path / "killed-once"
+
+    class DiesOnce(Embedder):
+        """Hashing vectors, but the actor's process dies at its third batch, once."""
+
+        dim = 64
+
+        def __init__(self):
+            self.inner, self.calls = HashingEmbeddings(dim=64), 0
+
+        def encode(self, texts):
+            self.calls += 1
+            if self.calls == 3 and not marker.exists():
+                marker.touch()
+                os._exit(1)  # the whole worker process, as an out-of-memory kill would
+            return self.inner.encode(texts)
+
+    rows = rt.embed(rt.chunk(rt.read_documents([FAQ]), chunker), DiesOnce(), batch_size=20).take_all()
+    assert marker.exists(), "the actor never died: the test proves nothing"
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) == len(chunks)
+    by_id = {r["id"]: r["vector"] for r in rows}
+    expected = HashingEmbeddings(dim=64).encode([c.text for c in chunks])
+    np.testing.assert_array_equal(np.vstack([by_id[f"{c.source}#{c.index}"] for c in chunks]), expected)
+
+
+def test_without_ray_the_import_names_the_install_command():
+    code = ("import sys; sys.modules['ray'] = None\n"
+            "try:\n    import ragtune.integrations.ray\nexcept ImportError as e:\n    print(e)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "pip install 'ragtune[ray]'" in result.stdout, result.stdout + result.stderr
