@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import ray
 
 from ...embeddings.base import Embedder, resolve_embedding
 from ...embeddings.spec import embedder_from_spec
@@ -100,4 +101,5 @@ def embed(ds: Any, embedder: Any = "minilm", *, batch_size: int = 64, concurrenc
         raise ValueError(f"num_cpus must be positive, got {num_cpus!r}")
     return ds.map_batches(
         _EmbedActor, fn_constructor_kwargs={"payload": _payload(embedder), "threads": max(1, int(num_cpus))},
-        batch_size=batch_size, batch_format="pyarrow", concurrency=concurrency, num_cpus=num_cpus)
+        batch_size=batch_size, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=concurrency),
+        num_cpus=num_cpus)

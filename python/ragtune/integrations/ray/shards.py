@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +40,56 @@ def _rows(batch: pa.Table) -> tuple[list[Any], list[str], list[dict[str, Any]]]:
     return items, ids, metadata
 
 
+def _keys(batch: pa.Table, order: list[str]) -> list[tuple[Any, ...]]:
+    return list(zip(*(batch.column(name).to_pylist() for name in order)))
+
+
 @ray.remote(num_cpus=1)
-def _build_shard(part: Any, path: str, payload: tuple[str, Any], settings: dict[str, Any]) -> int:
+def _build_shard(part: Any, path: str, payload: tuple[str, Any], settings: dict[str, Any],
+                 order: list[str]) -> tuple[bool, int, Any, Any]:
+    """Build and save one shard: (in order, documents, first key, last key); a part whose
+    rows are not in order is not saved (the caller sorts and builds again)."""
     kind, value = payload
     embedder = embedder_from_spec(value) if kind == "spec" else resolve_embedding(value)
     index = Index(embedding=embedder, threads=1, embedding_cache=0, **settings)
+    first = last = None
     for batch in part.iter_batches(batch_size=4096, batch_format="pyarrow"):
+        keys = _keys(batch, order)
+        if keys and ((last is not None and keys[0] <= last) or any(a >= b for a, b in zip(keys, keys[1:]))):
+            return False, len(index), None, None
+        if keys:
+            first = keys[0] if first is None else first
+            last = keys[-1]
         items, ids, metadata = _rows(batch)
         index.add(items, metadatas=metadata, ids=ids, vectors=matrix_of(batch.column("vector")))
     index.save(path)
-    return len(index)
+    return True, len(index), first, last
+
+
+def _build(ordered: Any, root: Path, count: int, payload: tuple[str, Any], settings: dict[str, Any],
+           order: list[str]) -> list[int] | None:
+    """Cut ``ordered`` into ``count`` contiguous parts and build them in parallel; the
+    sizes, or None when the rows turn out not to be in order."""
+    total = ordered.count()
+    bounds = [total * n // count for n in range(1, count)]
+    parts = ordered.split_at_indices(bounds) if bounds else [ordered]
+    built = ray.get([_build_shard.remote(part, str(root / shard_name(n)), payload, settings, order)
+                     for n, part in enumerate(parts)])
+    keys = [k for _, _, first, last in built if first is not None for k in (first, last)]
+    if not all(ok for ok, _, _, _ in built) or any(a >= b for a, b in zip(keys[1::2], keys[2::2])):
+        return None
+    return [size for _, size, _, _ in built]
 
 
 def write_index(ds: Any, out: str | os.PathLike[str], *, shards: int = 2, embedding: Any = "minilm",
-                **index_options: Any) -> ShardedIndex:
+                load: bool = True, **index_options: Any) -> ShardedIndex | Path:
     """Build a sharded ragtune index from rows with ``id``, ``text`` and ``vector`` (as
     :func:`embed` gives them; ``source``, offsets and ``metadata`` kept when present).
 
     Rows are put in the order one machine would add them (by ``doc`` and ``index`` when
-    the rows have them, else by ``id``) and cut into ``shards`` contiguous ranges, each
+    the rows have them, else by ``id``): the order :func:`chunk` already gives, which is
+    kept rather than re-sorted (a dataset in another order is sorted, a shuffle over the
+    cluster). They are cut into ``shards`` contiguous ranges, each
     built by its own Ray task from the given vectors and saved as a ragtune Index under
     ``out/shard-0000i``; ``out/sharded.json`` is written last. The result searches as
     one index (:class:`ShardedIndex`): exact dense, BM25 (scored with the whole corpus's
@@ -67,6 +99,7 @@ def write_index(ds: Any, out: str | os.PathLike[str], *, shards: int = 2, embedd
     ----------
     embedding : the embedder the vectors came from (saved with every shard, so queries
         are embedded the same way): "minilm", "hashing", a ragtune or LangChain embedder
+    load : return the opened :class:`ShardedIndex` (else the folder, without reading it back)
     index_options : :class:`ragtune.Index` settings (metric, m, ef_construction, ...)
 
     Examples
@@ -84,26 +117,36 @@ def write_index(ds: Any, out: str | os.PathLike[str], *, shards: int = 2, embedd
 
         embedding = MiniLMEmbeddings() if embedding == "minilm" else HashingEmbeddings()
     Index(embedding=embedding, **index_options)  # checks the settings before any work is sent out
-    columns = ds.columns()
+    # Blocks in input order: (doc, index) for chunk()'s rows. A dataset runs with the
+    # context it was made with, so the setting goes on the dataset's own (and back after).
+    options = ds.context.execution_options
+    kept, options.preserve_order = options.preserve_order, True
+    try:
+        rows = ds.materialize()
+    finally:
+        options.preserve_order = kept
+    columns = rows.columns()
     missing = [c for c in ("id", "text", "vector") if c not in columns]
     if missing:
         raise ValueError(f"rows need the columns id, text and vector (missing: {', '.join(missing)}); "
                          "chunk() and embed() give them")
-    order = ["doc", "index"] if "doc" in columns and "index" in columns else ["id"]
-    ordered = ds.sort(order).materialize()
-    total = ordered.count()
+    total = rows.count()
     if total == 0:
         raise ValueError("no rows to index")
+    order = ["doc", "index"] if "doc" in columns and "index" in columns else ["id"]
     count = min(shards, total)
-    bounds = [total * n // count for n in range(1, count)]
-    parts = ordered.split_at_indices(bounds) if bounds else [ordered]
     root.mkdir(parents=True, exist_ok=True)
     payload = _payload(embedding)
-    sizes = ray.get([_build_shard.remote(part, str(root / shard_name(n)), payload, index_options)
-                     for n, part in enumerate(parts)])
+    sizes = _build(rows, root, count, payload, index_options, order)
+    if sizes is None:  # not in order: sort (a shuffle) and build again
+        for n in range(count):
+            shutil.rmtree(root / shard_name(n), ignore_errors=True)
+        sizes = _build(rows.sort(order).materialize(), root, count, payload, index_options, order)
+        if sizes is None:
+            raise ValueError(f"rows repeat a key ({', '.join(order)}): give each row a distinct one")
     write_manifest(root, [{"path": shard_name(n), "documents": size} for n, size in enumerate(sizes)],
                    order=order)
-    return ShardedIndex.load(root, embedding=embedding)
+    return ShardedIndex.load(root, embedding=embedding) if load else root
 
 
 __all__ = ["MANIFEST", "write_index"]
