@@ -120,3 +120,44 @@ def test_without_ray_the_import_names_the_install_command():
             "try:\n    import ragtune.integrations.ray\nexcept ImportError as e:\n    print(e)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "pip install 'ragtune[ray]'" in result.stdout, result.stdout + result.stderr
+
+
+def test_questions_on_ray_equal_generate_qa_here_and_resume_from_the_checkpoint(cluster, single, tmp_path):
+    from ragtune.qa import QAPair
+    from ragtune.raft import generate_qa
+
+    documents, chunker, chunks = single
+    subset = chunks[:40]
+    calls, broken = tmp_path / "calls", tmp_path / "broken"
+    failing = subset[32].text[:200]  # the chunk the LLM fails on in the first run
+
+    def llm(prompt):
+        """Deterministic answers quoting the chunk; counts its calls in a file (actors are processes)."""
+        with open(calls, "a") as f:
+            f.write("x\n")
+        if broken.exists() and failing in prompt:
+            raise RuntimeError("the LLM service is down")
+        first = prompt.rsplit("\n\n", 1)[-1].strip().splitlines()[0][:60]
+        if prompt.startswith("Question:"):
+            return f"It says ##begin_quote##{first}##end_quote##.\n<ANSWER>: {first[:15]}"
+        return f"1. What does it say about {first[:30]}?\n2. Why {first[:20]}?"
+
+    here = generate_qa(subset, llm, questions_per_chunk=2, threads=1)
+    rows_ds = ray.data.from_items([{"doc": 0, "id": f"{c.source}#{c.index}", "source": c.source, "text": c.text,
+                                    "index": c.index, "start": c.start, "end": c.end, "byte_start": c.byte_start,
+                                    "byte_end": c.byte_end, "line_start": c.line_start, "line_end": c.line_end}
+                                   for c in subset], override_num_blocks=4)
+    broken.touch()  # the first run fails part-way; what finished is kept in the checkpoint
+    checkpoint = tmp_path / "qa"
+    with pytest.raises(Exception, match="the LLM service is down"):
+        rt.generate_qa(rows_ds, llm, questions_per_chunk=2, threads=1, retries=1, retry_wait=0,
+                       checkpoint=checkpoint, batch_size=5, concurrency=1).take_all()
+    broken.unlink()
+    calls.write_text("")
+    rows = rt.generate_qa(rows_ds, llm, questions_per_chunk=2, threads=1, checkpoint=checkpoint,
+                          batch_size=5).take_all()
+    fields = ("id", "question", "answer", "source", "oracle_ids", "cot_answer")
+    pairs = sorted((QAPair.from_dict({k: r[k] for k in fields}) for r in rows), key=lambda p: p.id)
+    assert pairs == sorted(here, key=lambda p: p.id) and len(pairs) == 2 * len(subset)
+    asked = len(calls.read_text().splitlines())
+    assert 0 < asked < 3 * len(subset), f"the rerun asked {asked} times: the checkpoint was not used"

@@ -68,7 +68,7 @@ class _Checkpoint:
     """Finished chunks, one JSON line each, appended with fsync; a torn last line
     (a crash mid-write) is discarded on resume."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self.done: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -85,7 +85,7 @@ class _Checkpoint:
                 break
             self.done[entry["chunk"]] = entry["items"]
             good.append(line)
-        if len(good) != len(lines):
+        if len(good) != len(lines) and not read_only:  # another process may be appending to a file read only
             path.write_text("".join(good), encoding="utf-8")
 
     def record(self, chunk: str, items: list[dict[str, Any]]) -> None:
@@ -176,12 +176,16 @@ def generate_qa(
         finally:
             # On failure, chunks not yet started are not sent to the LLM; finished ones are checkpointed.
             pool.shutdown(wait=True, cancel_futures=True)
+    return [pair for chunk, id_ in zip(chunks, ids) for pair in pairs_from_entries(chunk, id_, state.done.get(id_, []))]
+
+
+def pairs_from_entries(chunk: Chunk, id_: str, entries: list[dict[str, Any]]) -> list[QAPair]:
+    """The QAPairs of one chunk's generated (question, chain-of-thought answer) entries."""
     out = []
-    for chunk, id_ in zip(chunks, ids):
-        for k, entry in enumerate(state.done.get(id_, [])):
-            cot = entry["cot_answer"]
-            # An answer without the final-answer marker keeps its whole text as the answer.
-            answer = None if parse_cot_answer(cot).answer else cot.strip()
-            out.append(QAPair(entry["question"], answer, source=chunk.source, id=f"{id_}:q{k}", oracle_ids=(id_,),
-                              cot_answer=cot))
+    for k, entry in enumerate(entries):
+        cot = entry["cot_answer"]
+        # An answer without the final-answer marker keeps its whole text as the answer.
+        answer = None if parse_cot_answer(cot).answer else cot.strip()
+        out.append(QAPair(entry["question"], answer, source=chunk.source, id=f"{id_}:q{k}", oracle_ids=(id_,),
+                          cot_answer=cot))
     return out

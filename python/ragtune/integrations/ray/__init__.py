@@ -31,6 +31,7 @@ from ...index.sharded import ShardedIndex
 from .chunks import chunk
 from .documents import read_documents
 from .embed import embed
+from .questions import generate_qa
 from .shards import write_index
 
-__all__ = ["ShardedIndex", "chunk", "embed", "read_documents", "write_index"]
+__all__ = ["ShardedIndex", "chunk", "embed", "generate_qa", "read_documents", "write_index"]
