@@ -60,7 +60,7 @@ void bind_raft(py::module_& m) {
          const py::handle& candidate_offsets, const py::handle& candidate_ids, const py::handle& groups,
          const py::handle& starts, const py::handle& ends, const py::handle& text_hashes, const py::handle& minhash,
          std::size_t distractors, double p, const std::string& strategy, double hard_fraction, std::uint64_t seed,
-         double near_duplicate_jaccard, int threads) {
+         double near_duplicate_jaccard, int threads, const py::handle& positions, std::size_t total) {
         if (threads < 0) throw py::value_error("threads must be >= 0");
         rf::sampler_options options{distractors,   p,    parse_strategy(strategy),
                                     hard_fraction, seed, near_duplicate_jaccard};
@@ -101,6 +101,12 @@ void bind_raft(py::module_& m) {
           input.minhash = signatures.data();
           input.minhash_size = static_cast<std::size_t>(signatures.shape(1));
         }
+        array<std::int64_t> item_positions;
+        if (!positions.is_none()) {
+          item_positions = vector_of<std::int64_t>(positions, "positions", input.item_count);
+          input.item_positions = item_positions.data();
+          input.total_items = total;
+        }
         rf::sampler_output out;
         {
           py::gil_scoped_release nogil;
@@ -123,7 +129,7 @@ void bind_raft(py::module_& m) {
       py::arg("starts") = py::none(), py::arg("ends") = py::none(), py::arg("text_hashes") = py::none(),
       py::arg("minhash") = py::none(), py::arg("distractors") = 4, py::arg("p") = 0.8, py::arg("strategy") = "random",
       py::arg("hard_fraction") = 0.5, py::arg("seed") = 0, py::arg("near_duplicate_jaccard") = 0.8,
-      py::arg("threads") = 0,
+      py::arg("threads") = 0, py::arg("positions") = py::none(), py::arg("total") = 0,
       "Assemble RAFT examples (documents per question, oracle positions) from compressed-row arrays.");
 
   m.def(

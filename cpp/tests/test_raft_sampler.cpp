@@ -151,3 +151,51 @@ TEST(raft_sampler, bad_input_is_rejected) {
 }
 
 }  // namespace
+
+TEST(raft_sampler, a_set_assembled_in_parts_equals_the_set_assembled_whole) {
+  const std::size_t items = 211;
+  fixture f(400, items);
+  rf::sampler_options options;
+  options.kind = rf::strategy::mixed;
+  options.seed = 9;
+  const auto whole = rf::assemble(f.input, options, 2);
+  // Three uneven parts, as partitions on different workers would hold them.
+  const std::size_t bounds[] = {0, 50, 51, items};
+  for (std::size_t p = 0; p < 3; ++p) {
+    const std::size_t first = bounds[p], count = bounds[p + 1] - first;
+    std::vector<std::int64_t> offsets, ids, c_offsets, c_ids, positions;
+    offsets.push_back(0);
+    c_offsets.push_back(0);
+    for (std::size_t i = first; i < first + count; ++i) {
+      positions.push_back(static_cast<std::int64_t>(i));
+      for (auto k = f.oracle_offsets[i]; k < f.oracle_offsets[i + 1]; ++k) ids.push_back(f.oracle_ids[k]);
+      offsets.push_back(static_cast<std::int64_t>(ids.size()));
+      for (auto k = f.candidate_offsets[i]; k < f.candidate_offsets[i + 1]; ++k) c_ids.push_back(f.candidate_ids[k]);
+      c_offsets.push_back(static_cast<std::int64_t>(c_ids.size()));
+    }
+    rf::sampler_input part = f.input;
+    part.item_count = count;
+    part.oracle_offsets = offsets.data();
+    part.oracle_ids = ids.data();
+    part.candidate_offsets = c_offsets.data();
+    part.candidate_ids = c_ids.data();
+    part.item_positions = positions.data();
+    part.total_items = items;
+    const auto out = rf::assemble(part, options, 1);
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::size_t i = first + j;
+      EXPECT_EQ(out.kept_oracle[j], whole.kept_oracle[i]);
+      const std::vector<std::int64_t> got(out.documents.begin() + out.document_offsets[j],
+                                          out.documents.begin() + out.document_offsets[j + 1]);
+      const std::vector<std::int64_t> want(whole.documents.begin() + whole.document_offsets[i],
+                                           whole.documents.begin() + whole.document_offsets[i + 1]);
+      EXPECT_EQ(got, want) << "item " << i;
+    }
+  }
+  std::vector<std::int64_t> descending = {5, 3};
+  rf::sampler_input bad = f.input;
+  bad.item_count = 2;
+  bad.item_positions = descending.data();
+  bad.total_items = items;
+  EXPECT_THROW(rf::assemble(bad, options, 1), std::invalid_argument);
+}

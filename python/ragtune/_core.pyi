@@ -191,6 +191,8 @@ def raft_assemble(
     seed: int = 0,
     near_duplicate_jaccard: float = 0.8,
     threads: int = 0,
+    positions: npt.ArrayLike | None = None,
+    total: int = 0,
 ) -> dict[str, object]: ...
 def minhash_signatures(
     texts: Sequence[str], *, size: int = 64, shingle: int = 5, threads: int = 0

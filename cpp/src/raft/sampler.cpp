@@ -66,6 +66,14 @@ void validate(const sampler_input& in, const sampler_options& opt) {
         throw std::invalid_argument(item_name(i) + " names oracle chunk " + std::to_string(in.oracle_ids[k]) +
                                     ", but there are " + std::to_string(in.chunk_count) + " chunks");
   }
+  if (in.item_positions != nullptr)
+    for (std::size_t i = 0; i < in.item_count; ++i) {
+      const auto position = in.item_positions[i];
+      if (position < 0 || static_cast<std::size_t>(position) >= in.total_items ||
+          (i > 0 && position <= in.item_positions[i - 1]))
+        throw std::invalid_argument("item positions must ascend within [0, " + std::to_string(in.total_items) +
+                                    "), got " + std::to_string(position) + " at " + std::to_string(i));
+    }
   if (opt.kind != strategy::random) {
     if (in.candidate_offsets == nullptr || in.candidate_ids == nullptr)
       throw std::invalid_argument("hard and mixed sampling need ranked candidates for each question");
@@ -80,16 +88,22 @@ void validate(const sampler_input& in, const sampler_options& opt) {
 sampler_output assemble(const sampler_input& in, const sampler_options& opt, int threads) {
   validate(in, opt);
   const std::size_t n = in.item_count;
+  const std::size_t total = in.item_positions != nullptr ? in.total_items : n;
+  auto position = [&](std::size_t i) {
+    return in.item_positions != nullptr ? static_cast<std::size_t>(in.item_positions[i]) : i;
+  };
   sampler_output out;
-  // Exactly round(P * N) examples keep their oracles (halves round up); which ones
-  // comes from a seeded shuffle of the question numbers.
-  const auto keep = static_cast<std::size_t>(std::floor(opt.oracle_probability * static_cast<double>(n) + 0.5));
-  std::vector<std::size_t> order(n);
+  // Exactly round(P * N) examples of the whole set keep their oracles (halves round up);
+  // which ones comes from a seeded shuffle of the question numbers.
+  const auto keep = static_cast<std::size_t>(std::floor(opt.oracle_probability * static_cast<double>(total) + 0.5));
+  std::vector<std::size_t> order(total);
   std::iota(order.begin(), order.end(), 0);
   util::random_stream shuffle(util::mix64(opt.seed ^ 0x5241465453414D50ULL));  // "RAFTSAMP"
-  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+  for (std::size_t i = total; i > 1; --i) std::swap(order[i - 1], order[shuffle.below(i)]);
+  std::vector<std::uint8_t> kept_in_set(total, 0);
+  for (std::size_t i = 0; i < keep; ++i) kept_in_set[order[i]] = 1;
   out.kept_oracle.assign(n, 0);
-  for (std::size_t i = 0; i < keep; ++i) out.kept_oracle[order[i]] = 1;
+  for (std::size_t i = 0; i < n; ++i) out.kept_oracle[i] = kept_in_set[position(i)];
 
   out.document_offsets.assign(n + 1, 0);
   out.oracle_position_offsets.assign(n + 1, 0);
@@ -106,7 +120,7 @@ sampler_output assemble(const sampler_input& in, const sampler_options& opt, int
   const near_duplicates near(in, opt.near_duplicate_jaccard);
 
   util::parallel_for_each(n, threads, [&](std::size_t i) {
-    util::random_stream rng = util::random_stream::for_item(opt.seed, i);
+    util::random_stream rng = util::random_stream::for_item(opt.seed, position(i));
     const std::int64_t* oracles = in.oracle_ids + in.oracle_offsets[i];
     const auto oracle_count = static_cast<std::size_t>(in.oracle_offsets[i + 1] - in.oracle_offsets[i]);
     const bool kept = out.kept_oracle[i] != 0;

@@ -45,6 +45,12 @@ struct sampler_input {
   const std::uint64_t* text_hashes = nullptr;
   const std::uint32_t* minhash = nullptr;
   std::size_t minhash_size = 0;
+  // Assembling part of a larger set (a partition on another worker): item i is item
+  // item_positions[i] (ascending) of total_items, and takes that item's random stream and
+  // oracle decision, so the parts of a set equal the set assembled whole. Null: the
+  // items are the whole set.
+  const std::int64_t* item_positions = nullptr;
+  std::size_t total_items = 0;
 };
 
 /// @brief One row per example: documents (chunk ids) in shown order, and which positions hold oracles.
