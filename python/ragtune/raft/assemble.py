@@ -13,7 +13,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -66,6 +66,13 @@ class RaftReport:
     missing_final_answer: int = 0
     truncated_distractors: int = 0
     dropped_for_budget: int = 0
+    first_unmatched: str | None = field(default=None, repr=False, compare=False)
+
+    def __add__(self, other: RaftReport) -> RaftReport:
+        """The report of two parts of one assembly."""
+        sums = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)
+                if f.name != "first_unmatched"}
+        return RaftReport(**sums, first_unmatched=self.first_unmatched or other.first_unmatched)
 
 
 @dataclass(slots=True)
@@ -205,43 +212,102 @@ def assemble(
     >>> len(ex.documents), ex.documents[ex.oracle_positions[0]]
     (3, 'Tea is brewed.')
     """
-    chunks = list(chunks)
     pairs = list(pairs)
     distractors = as_int(distractors, name="distractors", minimum=0, maximum=1000)
     candidates = as_int(candidates, name="candidates", minimum=1, maximum=10000)
     threads = as_threads(threads)
     if verify_quotes not in ("drop", "flag", "off"):
         raise ValueError(f"verify_quotes must be 'drop', 'flag' or 'off', got {verify_quotes!r}")
-    if not chunks:
-        raise ValueError("no chunks to draw documents from")
-    budget = None
-    if max_tokens is not None:
-        if tokenizer is None:
-            raise ValueError("max_tokens needs tokenizer= (a Hugging Face tokenizer) to count tokens")
-        budget = TokenBudget(as_int(max_tokens, name="max_tokens", minimum=1), tokenizer)
-    ids = [chunk_id(c) for c in chunks]
-    position = {id_: n for n, id_ in enumerate(ids)}
-    if len(position) != len(ids):
-        raise ValueError("chunk ids (source#index) repeat; give each document a distinct source")
-
-    oracles_of = _oracles(pairs, chunks, position)
-    texts = [c.text for c in chunks]
-    report = RaftReport(items=len(pairs), unmatched=sum(not o for o in oracles_of))
+    budget = token_budget(max_tokens, tokenizer)
+    corpus = RaftCorpus.build(chunks, documents=documents, threads=threads)
+    accepted, report = prepare(corpus, pairs, verify_quotes=verify_quotes,
+                               normalise_whitespace=normalise_whitespace, budget=budget)
     if report.unmatched == len(pairs):
         raise ValueError(f"none of the {len(pairs)} answers is held by any chunk: check that the chunks come from "
                          "the documents the answers are in (sources must match), or name oracle_ids")
     if report.unmatched:
-        first = next(p for p, o in zip(pairs, oracles_of) if not o)
         warnings.warn(f"{report.unmatched} of {len(pairs)} questions have no chunk holding their answer and are left "
-                      f"out (first: {first.question!r})", stacklevel=2)
+                      f"out (first: {report.first_unmatched!r})", stacklevel=2)
+    examples = sample(corpus, accepted, report, distractors=distractors, p=p, strategy=strategy, index=index,
+                      mode=mode, candidates=candidates, hard_fraction=hard_fraction, seed=seed,
+                      near_duplicate_jaccard=near_duplicate_jaccard, budget=budget, threads=threads)
+    return RaftDataset(examples, report)
+
+
+def token_budget(max_tokens: int | None, tokenizer: Any) -> TokenBudget | None:
+    """The per-example token budget, or None."""
+    if max_tokens is None:
+        return None
+    if tokenizer is None:
+        raise ValueError("max_tokens needs tokenizer= (a Hugging Face tokenizer) to count tokens")
+    return TokenBudget(as_int(max_tokens, name="max_tokens", minimum=1), tokenizer)
+
+
+@dataclass
+class RaftCorpus:
+    """The chunks RAFT draws documents from, as the arrays the sampler reads: built once
+    and shared by every part of an assembly (:mod:`ragtune.integrations.ray` sends one
+    copy to all its workers)."""
+
+    chunks: list[Chunk]
+    ids: list[str]
+    position: dict[str, int]
+    texts: list[str]
+    titles: list[str]
+    arrays: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, chunks: Sequence[Chunk], *, documents: Mapping[str, str] | None = None,
+              threads: int = 0) -> RaftCorpus:
+        chunks = list(chunks)
+        if not chunks:
+            raise ValueError("no chunks to draw documents from")
+        ids = [chunk_id(c) for c in chunks]
+        position = {id_: n for n, id_ in enumerate(ids)}
+        if len(position) != len(ids):
+            raise ValueError("chunk ids (source#index) repeat; give each document a distinct source")
+        texts = [c.text for c in chunks]
+        sources = {s: n for n, s in enumerate(dict.fromkeys(c.source for c in chunks))}
+        arrays = {
+            "groups": np.asarray([sources[c.source] for c in chunks], dtype=np.int64),
+            "starts": np.asarray([c.start for c in chunks], dtype=np.int64),
+            "ends": np.asarray([c.end for c in chunks], dtype=np.int64),
+            "text_hashes": np.asarray([_stable_hash(t) for t in texts], dtype=np.uint64),
+            "minhash": _core.minhash_signatures(texts, size=64, shingle=5, threads=as_threads(threads)),
+        }
+        return cls(chunks, ids, position, texts, _titles(chunks, documents), arrays)
+
+
+@dataclass
+class Prepared:
+    """A question that passed the checks, ready to sample: its number among the pairs
+    given (for default ids), oracle chunk ids, chain-of-thought answer and metadata."""
+
+    number: int
+    pair: QAPair
+    oracle_ids: list[str]
+    cot: str
+    metadata: dict[str, Any]
+
+
+def prepare(corpus: RaftCorpus, pairs: Sequence[QAPair], *, verify_quotes: QuotePolicy = "drop",
+            normalise_whitespace: bool = False, budget: TokenBudget | None = None,
+            first_number: int = 0) -> tuple[list[Prepared], RaftReport]:
+    """Find each pair's oracles, check its quotes and fit its budget: the questions that
+    become examples, and the report's counts so far. ``first_number`` numbers the pairs
+    when they are a part of a larger list."""
+    pairs = list(pairs)
+    oracles_of = _oracles(pairs, corpus.chunks, corpus.position)
+    report = RaftReport(items=len(pairs), unmatched=sum(not o for o in oracles_of))
+    report.first_unmatched = next((p.question for p, o in zip(pairs, oracles_of) if not o), None)
     # Quotes and the budget decide which questions become examples *before* sampling
     # decides which examples show their oracle, so P holds over what is written.
-    accepted: list[tuple[int, QAPair, list[str], str, dict[str, Any]]] = []
+    accepted: list[Prepared] = []
     for n, (item, oracle_ids) in enumerate(zip(pairs, oracles_of)):
         if not oracle_ids:
             continue
         cot = item.cot_answer if item.cot_answer is not None else cot_from_answer(item.answer or "")
-        oracle_texts = [texts[position[o]] for o in oracle_ids]
+        oracle_texts = [corpus.texts[corpus.position[o]] for o in oracle_ids]
         metadata: dict[str, Any] = {"oracle_ids": list(oracle_ids)}
         if verify_quotes != "off":
             check = check_quotes(cot, oracle_texts, normalise_whitespace=normalise_whitespace)
@@ -257,63 +323,69 @@ def assemble(
         if budget is not None and not budget.fits_fixed(item.question, cot, oracle_texts):
             report.dropped_for_budget += 1
             continue
-        accepted.append((n, item, oracle_ids, cot, metadata))
+        accepted.append(Prepared(first_number + n, item, oracle_ids, cot, metadata))
+    return accepted, report
 
+
+def sample(corpus: RaftCorpus, accepted: Sequence[Prepared], report: RaftReport, *, distractors: int = 4,
+           p: float = 0.8, strategy: Strategy = "random", index: Any = None,
+           mode: Literal["dense", "bm25", "hybrid"] = "hybrid", candidates: int = 20, hard_fraction: float = 0.5,
+           seed: int = 0, near_duplicate_jaccard: float = 0.8, budget: TokenBudget | None = None, threads: int = 0,
+           first_position: int | None = None, total: int | None = None) -> list[RaftExample]:
+    """Draw the documents of each accepted question (C++) and build the examples, adding
+    the sampler's counts to ``report``. With ``first_position`` and ``total``, the
+    questions are ``total``'s accepted questions from ``first_position`` on, and get the
+    very examples the whole set would give them."""
+    accepted = list(accepted)
     oracle_offsets, oracle_positions = [0], []
-    for _, _, oracle_ids, _, _ in accepted:
-        oracle_positions.extend(position[o] for o in oracle_ids)
+    for prepared in accepted:
+        oracle_positions.extend(corpus.position[o] for o in prepared.oracle_ids)
         oracle_offsets.append(len(oracle_positions))
-
     hard: dict[str, Any] = {}
     if strategy in ("hard", "mixed"):
         if index is None:
             raise ValueError(f"strategy={strategy!r} needs index=: a ragtune Index holding these chunks")
-        questions = [item.question for _, item, _, _, _ in accepted]
+        questions = [prepared.pair.question for prepared in accepted]
         ranked = index.search_many(questions, k=candidates, mode=mode) if questions else []
         offsets, flat = [0], []
         for hits in ranked:
-            flat.extend(position[h.id] for h in hits if h.id in position)
+            flat.extend(corpus.position[h.id] for h in hits if h.id in corpus.position)
             offsets.append(len(flat))
         hard = {"candidate_offsets": np.asarray(offsets, dtype=np.int64),
                 "candidate_ids": np.asarray(flat, dtype=np.int64)}
-
-    sources = {s: n for n, s in enumerate(dict.fromkeys(c.source for c in chunks))}
+    if first_position is not None:
+        hard["positions"] = np.arange(first_position, first_position + len(accepted), dtype=np.int64)
+        hard["total"] = int(total if total is not None else first_position + len(accepted))
     out = _core.raft_assemble(
-        len(chunks), np.asarray(oracle_offsets, dtype=np.int64), np.asarray(oracle_positions, dtype=np.int64),
-        groups=np.asarray([sources[c.source] for c in chunks], dtype=np.int64),
-        starts=np.asarray([c.start for c in chunks], dtype=np.int64),
-        ends=np.asarray([c.end for c in chunks], dtype=np.int64),
-        text_hashes=np.asarray([_stable_hash(t) for t in texts], dtype=np.uint64),
-        minhash=_core.minhash_signatures(texts, size=64, shingle=5, threads=threads),
-        distractors=distractors, p=float(p), strategy=strategy, hard_fraction=float(hard_fraction), seed=int(seed),
-        near_duplicate_jaccard=float(near_duplicate_jaccard), threads=threads, **hard,
+        len(corpus.chunks), np.asarray(oracle_offsets, dtype=np.int64), np.asarray(oracle_positions, dtype=np.int64),
+        **corpus.arrays, distractors=distractors, p=float(p), strategy=strategy, hard_fraction=float(hard_fraction),
+        seed=int(seed), near_duplicate_jaccard=float(near_duplicate_jaccard), threads=as_threads(threads), **hard,
     )
-    titles = _titles(chunks, documents)
-    report.kept_oracle = int(out["kept_oracle"].sum())
-    report.hard_distractors = out["hard_used"]
-    report.random_distractors = out["random_used"]
-    report.near_duplicates_skipped = out["near_duplicates_skipped"]
-    report.repeated_texts_skipped = out["repeated_texts_skipped"]
+    report.kept_oracle += int(out["kept_oracle"].sum())
+    report.hard_distractors += out["hard_used"]
+    report.random_distractors += out["random_used"]
+    report.near_duplicates_skipped += out["near_duplicates_skipped"]
+    report.repeated_texts_skipped += out["repeated_texts_skipped"]
     doc_offsets = out["document_offsets"].tolist()
     shown_ids = out["documents"].tolist()
     pos_offsets = out["oracle_position_offsets"].tolist()
     positions = out["oracle_positions"].tolist()
     examples = []
-    for row, (n, item, _, cot, metadata) in enumerate(accepted):
+    for row, prepared in enumerate(accepted):
         shown = shown_ids[doc_offsets[row]:doc_offsets[row + 1]]
         example = RaftExample(
-            id=pair_id(item, n),
-            question=item.question,
-            documents=[texts[c] for c in shown],
-            titles=[titles[c] for c in shown],
+            id=pair_id(prepared.pair, prepared.number),
+            question=prepared.pair.question,
+            documents=[corpus.texts[c] for c in shown],
+            titles=[corpus.titles[c] for c in shown],
             oracle_positions=positions[pos_offsets[row]:pos_offsets[row + 1]],
-            cot_answer=cot,
-            metadata=metadata,
+            cot_answer=prepared.cot,
+            metadata=prepared.metadata,
         )
         if budget is not None:
             cut = budget.fit(example)
             assert cut is not None, "the uncuttable part was checked against the budget above"
             report.truncated_distractors += cut
         examples.append(example)
-    report.examples = len(examples)
-    return RaftDataset(examples, report)
+    report.examples += len(examples)
+    return examples
