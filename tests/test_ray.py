@@ -161,3 +161,28 @@ def test_questions_on_ray_equal_generate_qa_here_and_resume_from_the_checkpoint(
     assert pairs == sorted(here, key=lambda p: p.id) and len(pairs) == 2 * len(subset)
     asked = len(calls.read_text().splitlines())
     assert 0 < asked < 3 * len(subset), f"the rerun asked {asked} times: the checkpoint was not used"
+
+
+@pytest.mark.parametrize("strategy", ["random", "mixed"])
+def test_raft_on_ray_equals_assemble_here_whatever_the_parts(cluster, single, tmp_path, strategy):
+    import json
+
+    from ragtune.datasets import parse_faq
+    from ragtune.raft import assemble, to_record
+
+    documents, chunker, chunks = single
+    pairs = [p for name, text in documents.items() for p in parse_faq(text, source=name)]
+    index = Index(embedding=HashingEmbeddings(dim=64))
+    index.add(chunks)
+    index.save(tmp_path / "ix")
+    options = dict(distractors=3, p=0.7, strategy=strategy, mode="bm25", seed=4)
+    here = assemble(chunks, pairs, documents=documents, index=index, **options)
+    question_rows = ray.data.from_items([p.to_dict() for p in pairs], override_num_blocks=5)
+    chunk_rows = rt.chunk(rt.read_documents([FAQ]), chunker)
+    records = [json.dumps(to_record(e, "hf")) for e in here.examples]
+    for parts in (1, 3):
+        result = rt.raft(question_rows, chunk_rows, documents=documents, index=str(tmp_path / "ix"), parts=parts,
+                         **options)
+        there = result.to_raft_dataset()
+        assert [json.dumps(to_record(e, "hf")) for e in there.examples] == records
+        assert there.report == here.report and f"{here.report.examples} examples" in repr(result)

@@ -32,6 +32,8 @@ from .chunks import chunk
 from .documents import read_documents
 from .embed import embed
 from .questions import generate_qa
+from .raft import DistributedRaft, raft
 from .shards import write_index
 
-__all__ = ["ShardedIndex", "chunk", "embed", "generate_qa", "read_documents", "write_index"]
+__all__ = ["DistributedRaft", "ShardedIndex", "chunk", "embed", "generate_qa", "raft", "read_documents",
+           "write_index"]

@@ -18,6 +18,7 @@ from ...embeddings.spec import embedder_from_spec
 from ...index.index import Index
 from ...index.sharded import MANIFEST, ShardedIndex, shard_name, write_manifest
 from .embed import _payload, matrix_of
+from .order import ordered
 
 _OFFSETS = ("start", "end", "byte_start", "byte_end", "line_start", "line_end", "index")
 
@@ -117,14 +118,7 @@ def write_index(ds: Any, out: str | os.PathLike[str], *, shards: int = 2, embedd
 
         embedding = MiniLMEmbeddings() if embedding == "minilm" else HashingEmbeddings()
     Index(embedding=embedding, **index_options)  # checks the settings before any work is sent out
-    # Blocks in input order: (doc, index) for chunk()'s rows. A dataset runs with the
-    # context it was made with, so the setting goes on the dataset's own (and back after).
-    options = ds.context.execution_options
-    kept, options.preserve_order = options.preserve_order, True
-    try:
-        rows = ds.materialize()
-    finally:
-        options.preserve_order = kept
+    rows = ordered(ds)
     columns = rows.columns()
     missing = [c for c in ("id", "text", "vector") if c not in columns]
     if missing:
