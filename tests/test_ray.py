@@ -186,3 +186,16 @@ def test_raft_on_ray_equals_assemble_here_whatever_the_parts(cluster, single, tm
         there = result.to_raft_dataset()
         assert [json.dumps(to_record(e, "hf")) for e in there.examples] == records
         assert there.report == here.report and f"{here.report.examples} examples" in repr(result)
+
+
+def test_a_langchain_embedder_travels_to_the_actors(cluster, single):
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    documents, chunker, chunks = single
+    fake = DeterministicFakeEmbedding(size=32)
+    rows = rt.embed(rt.chunk(rt.read_documents([FAQ / "installed.rst.txt"]), chunker), fake).take_all()
+    by_index = {r["index"]: r["vector"] for r in rows}  # a file given alone is named by its file name
+    assert {r["source"] for r in rows} == {"installed.rst.txt"}
+    mine = [c for c in chunks if c.source == "faq/installed.rst.txt"]
+    np.testing.assert_allclose(np.vstack([by_index[c.index] for c in mine]),
+                               np.asarray(fake.embed_documents([c.text for c in mine]), dtype=np.float32))
