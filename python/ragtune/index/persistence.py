@@ -91,6 +91,17 @@ def commit_snapshot(root: Path, staging: Path, settings: dict[str, Any]) -> Path
     return final
 
 
+def check_format(manifest: Any, expected: str, version: int, *, where: str, kind: str) -> None:
+    """Refuse a manifest of another format or version, naming both (saved indexes and
+    sharded indexes share the rule)."""
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != expected:
+        raise ValueError(f"{where} is not a {kind} (format {found!r})")
+    if manifest.get("version") != version:
+        raise ValueError(f"{where} was written by {kind} format version {manifest.get('version')!r}; this ragtune "
+                         f"reads version {version}: upgrade ragtune, or rebuild it")
+
+
 def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
     """The manifest, after checking format, version and every file's size and checksum,
     and the ``optional`` files that failed their check (caches the index can rebuild;
@@ -101,11 +112,7 @@ def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> 
         raise ValueError(f"{snapshot} has no manifest.json; it is not a complete ragtune index") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{snapshot}/manifest.json is corrupted: {error}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{snapshot} is not a ragtune index (format {manifest.get('format')!r})")
-    if manifest.get("version") != VERSION:
-        raise ValueError(f"{snapshot} was written by index format version {manifest.get('version')}; "
-                         f"this ragtune reads version {VERSION}")
+    check_format(manifest, FORMAT, VERSION, where=str(snapshot), kind="ragtune index")
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ValueError(f"{snapshot}/manifest.json lists no files")

@@ -28,6 +28,7 @@ from .._inputs import as_int, as_threads
 from .fusion import reciprocal_rank_fusion
 from .hit import Hit
 from .index import Index, Mode, search_arguments
+from .persistence import check_format
 
 MANIFEST = "sharded.json"
 FORMAT = "ragtune.sharded-index"
@@ -95,11 +96,7 @@ class ShardedIndex:
         one embedder (the saved one, rebuilt once, unless ``embedding`` is given)."""
         root = Path(path)
         manifest = read_json(root / MANIFEST, what="sharded index manifest")
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ValueError(f"{root / MANIFEST} is not a ragtune sharded index manifest")
-        if manifest.get("version") != VERSION:
-            raise ValueError(f"{root / MANIFEST} has version {manifest.get('version')!r}; this ragtune reads "
-                             f"version {VERSION}: upgrade ragtune")
+        check_format(manifest, FORMAT, VERSION, where=str(root / MANIFEST), kind="ragtune sharded index")
         entries = manifest.get("shards")
         if not isinstance(entries, list) or not entries:
             raise ValueError(f"{root / MANIFEST} lists no shards")
