@@ -96,12 +96,12 @@ def models(tmp_path_factory, smollm2):
 
 # The slow tier: notebooks, SIGKILL and disk-full runs, concurrency stress, real PEFT and
 # training, the experiment, the fuzz smoke runs, the command line (subprocesses) and the
-# local Ray cluster.
+# local Ray cluster, and the wheel built and installed into a fresh virtualenv.
 # `pytest -m "not slow"` leaves them out for a quick check; the README's test command
 # (scripts/test.sh) runs everything.
 SLOW_MODULES = {"test_notebooks", "test_crash_safety", "test_finetune_crash", "test_index_concurrency",
                 "test_fuzz_smoke", "test_lora_peft", "test_lora_combine", "test_experiment", "test_finetune",
-                "test_cli", "test_disk_full", "test_stress", "test_ray"}
+                "test_cli", "test_disk_full", "test_stress", "test_ray", "test_wheel"}
 
 
 def pytest_collection_modifyitems(items):
