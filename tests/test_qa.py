@@ -99,3 +99,18 @@ def test_the_old_names_are_deprecated_and_give_the_one_type():
 
         assert pairs_from_faq(parse_faq("Why?\n----\n\nBecause.\n", source="f")) == parse_faq(
             "Why?\n----\n\nBecause.\n", source="f")
+
+
+def test_numpy_offsets_and_an_empty_question_list():
+    import numpy as np
+
+    from ragtune.raft import assemble
+
+    pair = QAPair("Why?", "Because.", source="f.md", start=np.int64(3), end=np.int32(11), question_start=np.int64(0))
+    assert (pair.start, pair.end, pair.question_start) == (3, 11, 0) and type(pair.start) is int
+    chunks = RecursiveChunker(chunk_size=100, chunk_overlap=0).split("Tea is brewed.", source="t.md")
+    assert len(assemble(chunks, [])) == 0
+    with pytest.deprecated_call():
+        from ragtune.raft import QAItem
+
+        assert QAItem("q?", ["t.md#0"]).oracle_ids == ("t.md#0",)  # QAItem never required an answer

@@ -199,3 +199,18 @@ def test_a_langchain_embedder_travels_to_the_actors(cluster, single):
     mine = [c for c in chunks if c.source == "faq/installed.rst.txt"]
     np.testing.assert_allclose(np.vstack([by_index[c.index] for c in mine]),
                                np.asarray(fake.embed_documents([c.text for c in mine]), dtype=np.float32))
+
+
+def test_rows_without_document_positions_and_bad_arguments(cluster, single, tmp_path):
+    documents, chunker, chunks = single
+    embedder = HashingEmbeddings(dim=32)
+    plain = ray.data.from_items([{"source": s, "text": t} for s, t in documents.items()], override_num_blocks=3)
+    rows = rt.chunk(plain, chunker, batch_size=2)
+    assert "doc" not in rows.columns()  # no position is made up per batch
+    sharded = rt.write_index(rt.embed(rows, embedder), tmp_path / "by-id", shards=2, embedding=embedder)
+    assert sorted(sharded.ids()) == sorted(f"{c.source}#{c.index}" for c in chunks)
+    assert sharded.ids() == sorted(sharded.ids())  # ordered by id when there is no document position
+    with pytest.raises(TypeError, match="sets threads itself"):
+        rt.write_index(rt.embed(rows, embedder), tmp_path / "other", embedding=embedder, threads=4)
+    with pytest.raises(TypeError, match="an index object cannot be sent to Ray tasks"):
+        rt.raft(ray.data.from_items([{"question": "q?", "answer": "a"}]), rows, index=Index())

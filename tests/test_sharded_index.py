@@ -100,3 +100,38 @@ def test_damaged_manifests_are_named(tmp_path, corpus):
         ShardedIndex.load(tmp_path / "missing")
     with pytest.raises(ValueError, match="at least one shard"):
         ShardedIndex([])
+
+
+def test_shards_that_cannot_be_one_index_are_refused(tmp_path, corpus):
+    chunks, vectors, metadatas, embedder = corpus
+    n = len(chunks)
+    _, sharded = build(tmp_path, corpus, [0, n // 2, n])
+    sharded.shards[0].add(["a document added behind the sharded index's back"], ids=["late"],
+                          vectors=vectors[:1])
+    with pytest.raises(ValueError, match="changed after the sharded index was opened"):
+        sharded.search("anything", mode="bm25")
+    one = Index(embedding=embedder)
+    one.add(chunks[:5], vectors=vectors[:5])
+    again = Index(embedding=embedder)
+    again.add(chunks[3:8], vectors=vectors[3:8])
+    with pytest.raises(ValueError, match="repeats an id of an earlier shard"):
+        ShardedIndex([one, again])
+    other = Index(embedding=HashingEmbeddings(dim=64))
+    other.add(chunks[10:12])
+    with pytest.raises(ValueError, match="different dimensions"):
+        ShardedIndex([one, other])
+    shard = Index(embedding=embedder)
+    shard.add(chunks[:3], vectors=vectors[:3])
+    with pytest.raises(ValueError, match="smaller than this index's own"):
+        shard._bm25.search_tokens([["python"]], 3, corpus=(1, 1, {"python": 1}))
+
+
+@pytest.mark.parametrize("name", ["..", ".", "", "a/b", "..\\\\x"])
+def test_manifest_paths_stay_inside_the_folder(tmp_path, corpus, name):
+    n = len(corpus[0])
+    build(tmp_path, corpus, [0, n])
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    manifest["shards"][0]["path"] = name
+    (tmp_path / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="shard 0 is damaged"):
+        ShardedIndex.load(tmp_path)

@@ -77,6 +77,12 @@ TEST(BM25Shards, CorpusStatisticsGiveTheScoresOfOneIndex) {
   ix::corpus_statistics partial = corpus;
   partial.document_frequency.erase("xi");
   EXPECT_THROW(shards[0].search_tokens({queries[1]}, k, nullptr, 1, &partial), std::invalid_argument);
+  ix::corpus_statistics small = corpus;
+  small.documents = 10;  // fewer than the shard's own
+  EXPECT_THROW(shards[0].search_tokens({queries[0]}, k, nullptr, 1, &small), std::invalid_argument);
+  ix::corpus_statistics rare = corpus;
+  rare.document_frequency["alpha"] = 0;  // rarer in the corpus than in the shard
+  EXPECT_THROW(shards[0].search_tokens({queries[0]}, k, nullptr, 1, &rare), std::invalid_argument);
   const ix::corpus_statistics empty;
   EXPECT_THROW(shards[0].search_tokens({queries[0]}, k, nullptr, 1, &empty), std::invalid_argument);
 }

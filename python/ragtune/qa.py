@@ -23,6 +23,7 @@ failing that matched by containment of the key text (whitespace-normalised).
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,9 +41,10 @@ _KEYS = ("id", "question", "answer", "source", "start", "end", "question_start",
 def _offset(value: Any, name: str, question: str) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    # Integral: offsets read from numpy, pandas or Parquet arrive as numpy integers.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name} must be a non-negative int, got {value!r} (question {question!r})")
-    return value
+    return int(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +111,13 @@ class QAPair:
             set_(self, "id", as_text(self.id, what="id"))
         start = _offset(self.start, "start", q)
         end = _offset(self.end, "end", q)
+        set_(self, "start", start)
+        set_(self, "end", end)
         if (start is None) != (end is None):
             raise ValueError(f"give both start and end of the answer, or neither (question {q!r})")
         if start is not None and not start < end:  # type: ignore[operator]
             raise ValueError(f"answer offsets must satisfy 0 <= start < end, got {start}, {end}")
-        _offset(self.question_start, "question_start", q)
+        set_(self, "question_start", _offset(self.question_start, "question_start", q))
         if isinstance(self.oracle_ids, (str, bytes)):
             raise TypeError(f"oracle_ids must be a list of chunk ids, not one string (question {q!r})")
         oracles = tuple(as_text(o, what="oracle id") for o in self.oracle_ids)

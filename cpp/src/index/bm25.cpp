@@ -159,6 +159,11 @@ search_results bm25_index::search_tokens(const std::vector<std::vector<std::stri
   if (corpus != nullptr && corpus->documents == 0)
     throw std::invalid_argument("the corpus statistics count no documents");
   std::shared_lock lock(mutex_);
+  // A corpus holds this index: statistics smaller than its own are not of a corpus it belongs to.
+  if (corpus != nullptr && (corpus->documents < live_ || corpus->total_length < total_length_))
+    throw std::invalid_argument("the corpus statistics (" + std::to_string(corpus->documents) + " documents, " +
+                                std::to_string(corpus->total_length) + " tokens) are smaller than this index's own (" +
+                                std::to_string(live_) + ", " + std::to_string(total_length_) + ")");
   std::vector<std::vector<std::uint32_t>> ids(queries.size());
   std::vector<std::vector<double>> frequencies(corpus != nullptr ? queries.size() : 0);
   for (std::size_t q = 0; q < queries.size(); ++q)
@@ -168,7 +173,15 @@ search_results bm25_index::search_tokens(const std::vector<std::vector<std::stri
       const auto found = vocabulary_.find(token);
       if (found == vocabulary_.end()) continue;
       ids[q].push_back(found->second);  // repeated terms count again, as in bm25s
-      if (corpus != nullptr) frequencies[q].push_back(static_cast<double>(corpus->document_frequency.at(token)));
+      if (corpus != nullptr) {
+        const std::uint64_t df = corpus->document_frequency.at(token);
+        if (df < document_frequency_[found->second] || df > corpus->documents)
+          throw std::invalid_argument("the corpus statistics give '" + token + "' a document frequency of " +
+                                      std::to_string(df) + ", outside [" +
+                                      std::to_string(document_frequency_[found->second]) + ", " +
+                                      std::to_string(corpus->documents) + "]");
+        frequencies[q].push_back(static_cast<double>(df));
+      }
     }
   return search_ids(ids, k, filter, threads, corpus, frequencies);
 }

@@ -71,21 +71,35 @@ class ShardedIndex:
             if not isinstance(shard, Index):
                 raise TypeError(f"shards[{n}] must be a ragtune Index, got {type(shard).__name__}")
         first = shards[0]
+        dims = {s.dim for s in shards if s.dim is not None}
+        if len(dims) > 1:
+            raise ValueError(f"the shards hold vectors of different dimensions ({sorted(dims)}); they cannot be "
+                             "searched as one index")
+        identities = {s._embedding_identity() or s._built_with for s in shards} - {None}
+        if len(identities) > 1:
+            raise ValueError("the shards were built with different embedders; their vectors are not comparable")
         for n, shard in enumerate(shards[1:], start=1):
             if shard.settings["metric"] != first.settings["metric"] or (
                     shard.settings["bm25_k1"], shard.settings["bm25_b"]) != (first.settings["bm25_k1"],
                                                                             first.settings["bm25_b"]):
                 raise ValueError(f"shard {n} was built with other settings than shard 0 ({shard.settings} vs "
                                  f"{first.settings}); every shard must use the same metric and BM25 parameters")
-            if shard.dim is not None and first.dim is not None and shard.dim != first.dim:
-                raise ValueError(f"shard {n} holds {shard.dim}-d vectors, shard 0 {first.dim}-d")
         for n, shard in enumerate(shards):
             # Global positions are shard offset + slot: a shard with freed slots (deletes)
             # would make them overlap.
             if len(shard._records.records) != len(shard):
                 raise ValueError(f"shard {n} has deleted documents (free slots); shards must be written whole, "
                                  "as write_index writes them")
+        seen: set[str] = set()
+        for n, shard in enumerate(shards):
+            ids = shard.ids()
+            if not seen.isdisjoint(ids):
+                repeated = next(i for i in ids if i in seen)
+                raise ValueError(f"shard {n} repeats an id of an earlier shard ({repeated!r}); each document must "
+                                 "live in one shard")
+            seen.update(ids)
         self._shards = shards
+        self._sizes = [len(s._records.records) for s in shards]
         self._offsets = np.cumsum([0] + [len(s) for s in shards]).tolist()
         self.threads = as_threads(threads)
         self.path = path
@@ -102,7 +116,8 @@ class ShardedIndex:
             raise ValueError(f"{root / MANIFEST} lists no shards")
         shards: list[Index] = []
         for n, entry in enumerate(entries):
-            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or "/" in entry["path"]:
+            name = entry.get("path") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..") or "\\" in name:
                 raise ValueError(f"{root / MANIFEST}: shard {n} is damaged ({entry!r})")
             shard = Index.load(root / entry["path"], embedding=embedding, threads=1)
             if len(shard) != entry.get("documents"):
@@ -173,6 +188,7 @@ class ShardedIndex:
                     mode: Mode = "dense", *, ef: int | None = None, fetch_k: int | None = None,
                     weights: tuple[float, float] = (1.0, 1.0), exact: bool = False) -> list[list[Hit]]:
         """:meth:`ragtune.Index.search_many` over every shard, searched in parallel and merged exactly."""
+        self._check_unchanged()
         queries, k, depth = search_arguments(queries, k=k, mode=mode, weights=weights, fetch_k=fetch_k)
         ef_value = as_int(ef, name="ef", minimum=1) if ef is not None else None
         if not queries or len(self) == 0:
@@ -203,12 +219,21 @@ class ShardedIndex:
     def search_by_vector(self, vector: Any, k: int = 4, filter: dict[str, Any] | None = None, *,
                          ef: int | None = None, exact: bool = False) -> list[Hit]:
         """Dense search with a query vector you computed, over every shard."""
+        self._check_unchanged()
         k = as_int(k, name="k", minimum=1, maximum=1_000_000)
         hits: list[tuple[float, int, Hit]] = []
         for shard, offset in zip(self._shards, self._offsets):
             for hit in shard.search_by_vector(vector, k=k, filter=filter, ef=ef, exact=exact):
                 hits.append((-hit.score, offset + shard._records.slot_of[hit.id], hit))
         return [h for _, _, h in sorted(hits, key=lambda t: (t[0], t[1]))[:k]]
+
+    def _check_unchanged(self) -> None:
+        """Positions are shard offset + slot: a shard changed since (an add or delete through
+        a reference to it) would put documents at another's positions."""
+        if [len(s._records.records) for s in self._shards] != self._sizes or \
+                sum(len(s) for s in self._shards) != len(self):
+            raise ValueError("a shard was changed after the sharded index was opened (documents added or "
+                             "deleted); a ShardedIndex is read-only: write the shards again and reopen it")
 
     def _corpus(self, queries: list[str]) -> tuple[list[list[str]], tuple[int, int, dict[str, int]]]:
         """The queries' tokens and the BM25 statistics of the whole corpus for their terms."""

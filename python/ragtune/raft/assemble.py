@@ -37,6 +37,8 @@ def QAItem(question: str, oracle_ids: Sequence[str], answer: str | None = None, 
     ``cot_answer=`` are keywords there). Returns the equivalent QAPair."""
     warnings.warn("ragtune.raft.QAItem is now ragtune.qa.QAPair: QAPair(question, answer, id=..., "
                   "oracle_ids=[...], cot_answer=...)", DeprecationWarning, stacklevel=2)
+    if answer is None and cot_answer is None:
+        answer = ""  # QAItem allowed neither; its chain of thought was then built from an empty answer
     return QAPair(question, answer, id=id, oracle_ids=tuple(oracle_ids), cot_answer=cot_answer)
 
 
@@ -222,7 +224,7 @@ def assemble(
     corpus = RaftCorpus.build(chunks, documents=documents, threads=threads)
     accepted, report = prepare(corpus, pairs, verify_quotes=verify_quotes,
                                normalise_whitespace=normalise_whitespace, budget=budget)
-    if report.unmatched == len(pairs):
+    if pairs and report.unmatched == len(pairs):
         raise ValueError(f"none of the {len(pairs)} answers is held by any chunk: check that the chunks come from "
                          "the documents the answers are in (sources must match), or name oracle_ids")
     if report.unmatched:
@@ -354,6 +356,9 @@ def sample(corpus: RaftCorpus, accepted: Sequence[Prepared], report: RaftReport,
         hard = {"candidate_offsets": np.asarray(offsets, dtype=np.int64),
                 "candidate_ids": np.asarray(flat, dtype=np.int64)}
     if first_position is not None:
+        if first_position < 0 or (total is not None and total < first_position + len(accepted)):
+            raise ValueError(f"questions {first_position}..{first_position + len(accepted)} do not lie in a set of "
+                             f"{total}")
         hard["positions"] = np.arange(first_position, first_position + len(accepted), dtype=np.int64)
         hard["total"] = int(total if total is not None else first_position + len(accepted))
     out = _core.raft_assemble(

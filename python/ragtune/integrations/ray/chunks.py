@@ -15,9 +15,10 @@ CHUNK_COLUMNS = ("doc", "id", "source", "index", "text", "start", "end", "byte_s
                  "line_end", "metadata")
 
 
-def chunks_table(docs: list[int], chunked: list[list[Any]]) -> pa.Table:
-    """The Arrow table of chunk rows for documents ``docs`` split into ``chunked``."""
-    rows = [(doc, c) for doc, chunks in zip(docs, chunked) for c in chunks]
+def chunks_table(docs: list[int] | None, chunked: list[list[Any]]) -> pa.Table:
+    """The Arrow table of chunk rows for documents ``docs`` (their positions; None when
+    the documents have none, and the ``doc`` column is left out) split into ``chunked``."""
+    rows = [(doc, c) for doc, chunks in zip(docs or [None] * len(chunked), chunked) for c in chunks]
     column: dict[str, Any] = {
         "doc": pa.array([d for d, _ in rows], pa.int64()),
         "id": pa.array([chunk_id(c) for _, c in rows], pa.string()),
@@ -28,13 +29,15 @@ def chunks_table(docs: list[int], chunked: list[list[Any]]) -> pa.Table:
     }
     for name in ("index", "start", "end", "byte_start", "byte_end", "line_start", "line_end"):
         column[name] = pa.array([getattr(c, name) for _, c in rows], pa.int64())
-    return pa.table({name: column[name] for name in CHUNK_COLUMNS})
+    return pa.table({name: column[name] for name in CHUNK_COLUMNS if name != "doc" or docs is not None})
 
 
 def _split(batch: pa.Table, chunker: Any) -> pa.Table:
     texts = batch.column("text").to_pylist()
     sources = batch.column("source").to_pylist()
-    docs = batch.column("doc").to_pylist() if "doc" in batch.column_names else list(range(len(texts)))
+    # Without a document position, none is made up: numbers per batch would repeat across
+    # batches, and write_index orders such rows by id instead.
+    docs = batch.column("doc").to_pylist() if "doc" in batch.column_names else None
     # One thread per Ray task: Ray runs as many tasks as the cluster has CPUs. The C++
     # chunker releases the GIL, so the task's other threads (Arrow, Ray's own) keep going.
     options = {"threads": 1} if "threads" in inspect.signature(chunker.split_many).parameters else {}

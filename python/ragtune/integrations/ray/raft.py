@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import ray
 
+from ..._inputs import as_int
 from ...qa import QAPair
 from ...raft.assemble import (
     Prepared,
@@ -110,10 +111,10 @@ def raft(questions: Any, chunks: Any, *, documents: Mapping[str, str] | Any = No
     same order, whatever the number of parts (tested).
 
     The corpus (every chunk's text and the sampler's arrays) is built once and shared by
-    all tasks through the object store. ``index`` (hard and mixed strategies) is a saved
-    Index or sharded index folder every worker can open, or an index object (sent to
-    each task). ``documents`` gives section titles: ``{source: text}`` or a Dataset from
-    :func:`read_documents`. Other arguments are :func:`ragtune.raft.assemble`'s.
+    all tasks through the object store. ``index`` (hard and mixed strategies) is the
+    folder of a saved Index or sharded index that every worker can open. ``documents``
+    gives section titles: ``{source: text}`` or a Dataset from :func:`read_documents`.
+    Other arguments are :func:`ragtune.raft.assemble`'s.
 
     Examples
     --------
@@ -124,6 +125,13 @@ def raft(questions: Any, chunks: Any, *, documents: Mapping[str, str] | Any = No
         raise ValueError(f"verify_quotes must be 'drop', 'flag' or 'off', got {verify_quotes!r}")
     if parts is not None and (isinstance(parts, bool) or not isinstance(parts, int) or parts < 1):
         raise ValueError(f"parts must be a positive int, got {parts!r}")
+    distractors = as_int(distractors, name="distractors", minimum=0, maximum=1000)
+    candidates = as_int(candidates, name="candidates", minimum=1, maximum=10000)
+    if index is not None and not isinstance(index, (str, os.PathLike)):
+        raise TypeError("index must be the folder of a saved Index or sharded index that every worker can open "
+                        f"(an index object cannot be sent to Ray tasks), got {type(index).__name__}")
+    if index is not None:
+        index = os.fspath(index)
     rows = []
     for batch in ordered(chunks).iter_batches(batch_size=4096, batch_format="pyarrow"):
         items, _, metadata = _rows(batch)

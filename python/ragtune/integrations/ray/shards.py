@@ -113,6 +113,10 @@ def write_index(ds: Any, out: str | os.PathLike[str], *, shards: int = 2, embedd
         raise FileExistsError(f"{root} is not empty: write a sharded index into a new folder")
     if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
         raise ValueError(f"shards must be a positive int, got {shards!r}")
+    reserved = sorted({"threads", "embedding_cache", "embedding"} & set(index_options))
+    if reserved:
+        raise TypeError(f"write_index sets {', '.join(reserved)} itself (one thread per shard task, no cache); "
+                        "pass the other Index settings only")
     if embedding in ("minilm", "hashing"):
         from ...embeddings import HashingEmbeddings, MiniLMEmbeddings
 
@@ -137,6 +141,8 @@ def write_index(ds: Any, out: str | os.PathLike[str], *, shards: int = 2, embedd
             shutil.rmtree(root / shard_name(n), ignore_errors=True)
         sizes = _build(rows.sort(order).materialize(), root, count, payload, index_options, order)
         if sizes is None:
+            for n in range(count):  # leave the folder as it was found, so the call can be retried
+                shutil.rmtree(root / shard_name(n), ignore_errors=True)
             raise ValueError(f"rows repeat a key ({', '.join(order)}): give each row a distinct one")
     write_manifest(root, [{"path": shard_name(n), "documents": size} for n, size in enumerate(sizes)],
                    order=order)
