@@ -20,43 +20,20 @@ namespace rio = ragtune::io;
 
 namespace {
 
-// numpy's name for a safetensors dtype; BF16 and the F8 types have none and come back as raw bits.
-const char* numpy_type(rio::dtype type) {
-  switch (type) {
-    case rio::dtype::boolean:
-      return "bool";
-    case rio::dtype::u8:
-    case rio::dtype::f8_e5m2:
-    case rio::dtype::f8_e4m3:
-      return "uint8";
-    case rio::dtype::i8:
-      return "int8";
-    case rio::dtype::i16:
-      return "int16";
-    case rio::dtype::u16:
-    case rio::dtype::bf16:
-      return "uint16";
-    case rio::dtype::f16:
-      return "float16";
-    case rio::dtype::i32:
-      return "int32";
-    case rio::dtype::u32:
-      return "uint32";
-    case rio::dtype::f32:
-      return "float32";
-    case rio::dtype::f64:
-      return "float64";
-    case rio::dtype::i64:
-      return "int64";
-    case rio::dtype::u64:
-      return "uint64";
-  }
-  return "uint8";
+// numpy's type for a safetensors dtype, read off the one dtype table (name and size):
+// F16/F32/F64 are floats, I* signed, BOOL bool; BF16 and the F8 types have no numpy
+// type and come back as raw unsigned bits of their size.
+py::dtype numpy_type(rio::dtype type) {
+  const std::string name = rio::dtype_name(type);
+  const std::size_t size = rio::dtype_size(type);
+  const bool ieee_float = name[0] == 'F' && name.size() == 3;  // F16, F32, F64; not F8_E5M2 / F8_E4M3
+  const char kind = type == rio::dtype::boolean ? 'b' : ieee_float ? 'f' : name[0] == 'I' ? 'i' : 'u';
+  return py::dtype(std::string(1, kind) + std::to_string(size));
 }
 
 py::array raw_array(const rio::tensor_info& t, const std::uint8_t* bytes) {
   std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
-  py::array out(py::dtype(numpy_type(t.type)), shape);
+  py::array out(numpy_type(t.type), shape);
   std::memcpy(out.mutable_data(), bytes, t.end - t.begin);
   return out;
 }

@@ -207,9 +207,8 @@ class ShardedIndex:
             dense = self._merged([f[0] for f in found], q, depth) if mode != "bm25" else []
             bm25 = self._merged([f[1] for f in found], q, depth) if mode != "dense" else []
             if mode == "hybrid":
-                ids = {o: self._hit_of(o, 0.0).id for o, _ in dense + bm25}
                 fused = reciprocal_rank_fusion([[o for o, _ in dense], [o for o, _ in bm25]], weights, k=k,
-                                               tiebreak=ids.__getitem__,
+                                               tiebreak=self._id_at,
                                                scores=[[s for _, s in dense], [s for _, s in bm25]])
                 results.append([self._hit_of(o, score) for o, score in fused])
             else:
@@ -252,16 +251,26 @@ class ShardedIndex:
     def _merged(self, per_shard: list[Any], q: int, depth: int) -> list[tuple[int, float]]:
         """(global position, score) of the best ``depth`` across shards, in one index's order."""
         out: list[tuple[float, int]] = []
-        for (scores, slots), offset in zip(
-                [p if p is not None else (np.empty((0, 0)), np.empty((0, 0))) for p in per_shard], self._offsets):
-            if len(slots) == 0:
+        for found, offset in zip(per_shard, self._offsets):
+            if found is None:  # an empty shard
                 continue
+            scores, slots = found
             for score, slot in zip(scores[q].tolist(), slots[q].tolist()):
                 if slot >= 0:
                     out.append((-score, offset + slot))
         out.sort()
         return [(ordinal, -negative) for negative, ordinal in out[:depth]]
 
-    def _hit_of(self, ordinal: int, score: float) -> Hit:
+    def _locate(self, ordinal: int) -> tuple[Index, int]:
+        """The shard and slot of a global position."""
         shard = int(np.searchsorted(self._offsets, ordinal, side="right")) - 1
-        return self._shards[shard]._hit(ordinal - self._offsets[shard], score)
+        return self._shards[shard], ordinal - self._offsets[shard]
+
+    def _hit_of(self, ordinal: int, score: float) -> Hit:
+        shard, slot = self._locate(ordinal)
+        return shard._hit(slot, score)
+
+    def _id_at(self, ordinal: int) -> str:
+        """The id at a global position (fusion breaks ties by id, as one index does)."""
+        shard, slot = self._locate(ordinal)
+        return shard._id_of(slot)

@@ -136,11 +136,23 @@ def generate_qa(
     >>> [(i.question, i.oracle_ids, i.answer) for i in generate_qa([chunk], llm, questions_per_chunk=1)]
     [('How is tea brewed?', ('t#0',), 'hot')]
     """
+    state = _Checkpoint(Path(checkpoint) if checkpoint is not None else None)
+    generate_into(state, chunks, llm, questions_per_chunk=questions_per_chunk, system_prompt=system_prompt,
+                  threads=threads, retries=retries, retry_wait=retry_wait, progress=progress)
+    ids = [chunk_id(c) for c in chunks]
+    return [pair for chunk, id_ in zip(chunks, ids) for pair in pairs_from_entries(chunk, id_, state.done.get(id_, []))]
+
+
+def generate_into(state: _Checkpoint, chunks: Sequence[Chunk], llm: Any, *, questions_per_chunk: int = 3,
+                  system_prompt: str | None = None, threads: int = 4, retries: int = 3, retry_wait: float = 1.0,
+                  progress: bool | None = None) -> None:
+    """:func:`generate_qa`'s work: ask about every chunk ``state`` has not finished, and
+    record each as it finishes. A caller that keeps ``state`` (a Ray actor going from
+    batch to batch) reads its checkpoint once, not once per call."""
     questions_per_chunk = as_int(questions_per_chunk, name="questions_per_chunk", minimum=1, maximum=100)
     threads = as_int(threads, name="threads", minimum=1, maximum=256)
     retries = as_int(retries, name="retries", minimum=1, maximum=100)
     complete = as_completion(llm, system_prompt)
-    state = _Checkpoint(Path(checkpoint) if checkpoint is not None else None)
     ids = [chunk_id(c) for c in chunks]
 
     def ask(prompt: str) -> str:
@@ -176,7 +188,6 @@ def generate_qa(
         finally:
             # On failure, chunks not yet started are not sent to the LLM; finished ones are checkpointed.
             pool.shutdown(wait=True, cancel_futures=True)
-    return [pair for chunk, id_ in zip(chunks, ids) for pair in pairs_from_entries(chunk, id_, state.done.get(id_, []))]
 
 
 def pairs_from_entries(chunk: Chunk, id_: str, entries: list[dict[str, Any]]) -> list[QAPair]:

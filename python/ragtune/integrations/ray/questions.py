@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import ray
 
-from ...raft.generate import _Checkpoint, generate_qa as generate_here, pairs_from_entries
+from ...raft.generate import _Checkpoint, generate_into, pairs_from_entries
 from .shards import _rows
 
 #: The columns of a question row: a QAPair's fields (QAPair.from_dict reads a row back).
@@ -24,29 +24,24 @@ class _QuestionActor:
     def __init__(self, llm: Any, options: dict[str, Any], checkpoint: str | None) -> None:
         self.llm = llm() if options.pop("factory") else llm
         self.options = options
-        self.folder = Path(checkpoint) if checkpoint is not None else None
-        self.own = self.folder / f"{uuid.uuid4().hex}.jsonl" if self.folder is not None else None
-
-    def _finished(self) -> dict[str, list[dict[str, Any]]]:
-        """Every chunk some actor (of this run or an earlier one) has finished."""
-        done: dict[str, list[dict[str, Any]]] = {}
-        if self.folder is not None:
-            for path in sorted(self.folder.glob("*.jsonl")):
-                done.update(_Checkpoint(path, read_only=path != self.own).done)
-        return done
+        folder = Path(checkpoint) if checkpoint is not None else None
+        # What earlier runs finished, read once: in this run each chunk is in one batch only,
+        # so what other actors finish now never comes back here.
+        self.earlier: dict[str, list[dict[str, Any]]] = {}
+        for path in sorted(folder.glob("*.jsonl")) if folder is not None else []:
+            self.earlier.update(_Checkpoint(path, read_only=True).done)
+        self.state = _Checkpoint(folder / f"{uuid.uuid4().hex}.jsonl" if folder is not None else None)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         chunks, ids, _ = _rows(batch)
         docs = batch.column("doc").to_pylist() if "doc" in batch.column_names else [None] * len(ids)
-        done = self._finished()
-        pending = [c for c, id_ in zip(chunks, ids) if id_ not in done]
+        pending = [c for c, id_ in zip(chunks, ids) if id_ not in self.earlier]
         if pending:
-            for pair in generate_here(pending, self.llm, checkpoint=self.own, progress=False, **self.options):
-                done.setdefault(pair.oracle_ids[0], []).append({"question": pair.question,
-                                                                "cot_answer": pair.cot_answer})
+            generate_into(self.state, pending, self.llm, progress=False, **self.options)
         rows: dict[str, list[Any]] = {name: [] for name in QA_COLUMNS}
         for chunk, id_, doc in zip(chunks, ids, docs):
-            for pair in pairs_from_entries(chunk, id_, done.get(id_, [])):
+            entries = self.earlier[id_] if id_ in self.earlier else self.state.done.get(id_, [])
+            for pair in pairs_from_entries(chunk, id_, entries):
                 for name in ("id", "question", "answer", "source", "cot_answer"):
                     rows[name].append(getattr(pair, name))
                 rows["oracle_ids"].append(list(pair.oracle_ids))
