@@ -1,12 +1,17 @@
-"""RAFT assembly speed: ragtune's C++ sampler against a plain-Python implementation
-of the reference algorithm (gorilla raft/: oracle + k uniform distractors, oracle
-kept with probability P, shuffled), on the same input in one run.
+"""RAFT speed against plain Python, on the same input in one run.
 
-Input: 1M questions over 1M chunks, one oracle each, k=4. "hard" takes distractors
-from 20 precomputed neighbours per question (as an index search would give them;
-generated here so the benchmark measures assembly, not search).
+Sampling only: ragtune's C++ sampler against a plain-Python implementation of the
+reference algorithm (gorilla raft/: oracle + k uniform distractors, oracle kept with
+probability P, shuffled). Input: 1M questions over 1M chunks, one oracle each, k=4.
+"hard" takes distractors from 20 precomputed neighbours per question (as an index
+search would give them; generated here so the benchmark measures assembly, not search).
+
+End to end (``--end-to-end``, see bench_raft_files.py): ``assemble`` + ``write_jsonl``
+of real linux-doc chunks, every format, against a plain-Python loop sampling the
+same way and writing the same records with ``json.dumps``.
 
     .venv/bin/python benchmarks/bench_raft.py [--items 1000000]
+    .venv/bin/python benchmarks/bench_raft.py --end-to-end [--examples 100000 1000000]
 """
 
 from __future__ import annotations
@@ -64,7 +69,17 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "out" / "raft.json")
+    parser.add_argument("--end-to-end", action="store_true", help="assemble + write real records (every format)")
+    parser.add_argument("--examples", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--out-dir", type=Path, default=Path("/dev/shm") if Path("/dev/shm").is_dir() else None,
+                        help="where the files are written (default: /dev/shm, so the disk does not decide)")
+    parser.add_argument("--formats", nargs="+", default=["hf", "completion", "chat", "eval"])
     args = parser.parse_args()
+    if args.end_to_end:
+        from bench_raft_files import end_to_end
+
+        end_to_end(args.examples, args.formats, args.out_dir or Path(__file__).parent / "out")
+        return
     rng = np.random.default_rng(0)
     oracles = rng.integers(0, args.chunks, size=args.items)
     neighbours = rng.integers(0, args.chunks, size=(args.items, NEIGHBOURS))

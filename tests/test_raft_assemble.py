@@ -267,3 +267,20 @@ def test_pairs_without_oracles_get_them_by_the_one_relevance_rule(faq_corpus):
     for pair, example in zip(located, data.examples):
         assert example.id == pair.id
         assert example.metadata["oracle_ids"] == [chunk_id(c) for c in relevant_chunks(pair, chunks)]
+
+
+def test_repeated_texts_hash_alike_exactly_when_their_normalised_words_match():
+    import itertools
+    import random
+
+    from ragtune.raft.assemble import _text_hashes
+
+    words = ["Alpha", "alpha", "ALPHA", "beta", "Straße", "STRASSE", "İstanbul", "istanbul", "日本", "x", ""]
+    spaces = [" ", "  ", "\t", "\n", "\x1c", "\x1f", "\u3000", "\xa0", "\u2028", "\x0b"]
+    rng = random.Random(3)
+    texts = ["".join(rng.choice(words) + rng.choice(spaces) for _ in range(rng.randrange(0, 4)))
+             for _ in range(400)]
+    hashes = _text_hashes(texts, threads=2).tolist()
+    normalised = [" ".join(t.split()).lower() for t in texts]
+    for i, j in itertools.combinations(range(len(texts)), 2):
+        assert (hashes[i] == hashes[j]) == (normalised[i] == normalised[j]), (texts[i], texts[j])

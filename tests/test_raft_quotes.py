@@ -4,7 +4,7 @@ import pytest
 from corpora import PYTHON_DOCS
 
 from ragtune.datasets import parse_faq
-from ragtune.raft import check_quotes, parse_cot_answer
+from ragtune.raft import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, check_quotes, parse_cot_answer
 
 
 def faq_items():
@@ -57,7 +57,7 @@ def test_bad_input():
 def test_formats_and_atomic_jsonl(tmp_path):
     import json
 
-    from ragtune.raft.formats import RaftExample, to_record, write_jsonl
+    from ragtune.raft import RaftExample, to_record, write_jsonl
 
     items = faq_items()[:5]
     examples = [
@@ -94,3 +94,44 @@ def test_formats_and_atomic_jsonl(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["train.jsonl"]
     with pytest.raises(ValueError, match="unknown format"):
         to_record(examples[0], "alpaca")
+
+
+def _regex_reference(answer, oracles, normalise_whitespace):
+    """The Python semantics the C++ checker implements: regex spans, str.strip(), \\s+ runs."""
+    import re
+
+    pattern = re.compile(re.escape(BEGIN_QUOTE) + r"(.*?)" + re.escape(END_QUOTE), re.DOTALL)
+
+    def normalise(text):
+        return re.sub(r"\s+", " ", text).strip()
+
+    quotes = [m.group(1).strip() for m in pattern.finditer(answer)]
+    without = pattern.sub("", answer)
+    unbalanced = BEGIN_QUOTE in without or END_QUOTE in without
+    marker = answer.rfind(ANSWER_MARKER)
+    has_answer = bool(answer[marker + len(ANSWER_MARKER):].strip()) if marker >= 0 else False
+    haystacks = [normalise(o) for o in oracles] if normalise_whitespace else list(oracles)
+    missing = [q for q in quotes
+               if not (normalise(q) if normalise_whitespace else q)
+               or not any((normalise(q) if normalise_whitespace else q) in h for h in haystacks)]
+    return quotes, missing, has_answer, unbalanced
+
+
+def test_the_core_quote_checker_equals_the_regex_semantics():
+    import random
+    import sys
+
+    spaces = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+    pieces = [BEGIN_QUOTE, END_QUOTE, ANSWER_MARKER, "##begin_qu", "ote##", "alpha", "beta gamma", "é日😀", " ",
+              "\n", "\u3000", "\x1c", "#", "", "end_quote##"] + spaces
+    oracles = ["alpha  beta\tgamma é日😀 delta", "##begin_quote## inside an oracle", "beta\u3000gamma"]
+    rng = random.Random(7)
+    for _ in range(3000):
+        answer = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 14)))
+        for normalise_whitespace in (False, True):
+            quotes, missing, has_answer, unbalanced = _regex_reference(answer, oracles, normalise_whitespace)
+            check = check_quotes(answer, oracles, normalise_whitespace=normalise_whitespace)
+            assert (check.quotes, check.missing, check.has_answer, check.unbalanced) == (
+                len(quotes), missing, has_answer, unbalanced), repr(answer)
+        parsed = parse_cot_answer(answer)
+        assert parsed.quotes == quotes and parsed.unbalanced == unbalanced, repr(answer)

@@ -147,4 +147,19 @@ void bind_raft(py::module_& m) {
       },
       py::arg("texts"), py::kw_only(), py::arg("size") = 64, py::arg("shingle") = 5, py::arg("threads") = 0,
       "MinHash signatures (n, size) over word shingles, for near-duplicate detection.");
+
+  m.def(
+      "text_hashes",
+      [](const std::vector<std::string>& texts, int threads) {
+        if (threads < 0) throw py::value_error("threads must be >= 0");
+        const std::vector<std::string_view> views(texts.begin(), texts.end());
+        std::vector<std::uint64_t> hashes;
+        {
+          py::gil_scoped_release nogil;
+          hashes = rf::text_hashes(views, threads);
+        }
+        return to_numpy(std::move(hashes));
+      },
+      py::arg("texts"), py::kw_only(), py::arg("threads") = 0,
+      "A hash per text of its whitespace-separated words, ASCII-lower-cased (normalise other text first).");
 }

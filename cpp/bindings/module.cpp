@@ -15,6 +15,7 @@ void bind_simd(py::module_& m);
 void bind_text(py::module_& m);
 void bind_index(py::module_& m);
 void bind_raft(py::module_& m);
+void bind_raft_records(py::module_& m);
 void bind_io(py::module_& m);
 void bind_lora(py::module_& m);
 
@@ -61,6 +62,7 @@ PYBIND11_MODULE(_core, m) {
   bind_text(m);
   bind_index(m);
   bind_raft(m);
+  bind_raft_records(m);
   bind_io(m);
   bind_lora(m);
 }

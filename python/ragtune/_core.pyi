@@ -197,6 +197,48 @@ def raft_assemble(
 def minhash_signatures(
     texts: Sequence[str], *, size: int = 64, shingle: int = 5, threads: int = 0
 ) -> npt.NDArray[np.uint32]: ...
+def text_hashes(texts: Sequence[str], *, threads: int = 0) -> npt.NDArray[np.uint64]: ...
+def check_quotes(
+    answers: Sequence[str],
+    oracles: Sequence[str],
+    oracle_offsets: npt.ArrayLike,
+    oracle_ids: npt.ArrayLike,
+    *,
+    normalise_whitespace: bool = False,
+    threads: int = 0,
+) -> dict[str, npt.NDArray[np.generic]]: ...
+
+class RaftRecords:
+    def __init__(
+        self,
+        texts: Sequence[str],
+        titles: Sequence[str],
+        ids: Sequence[str],
+        types: Sequence[str],
+        questions: Sequence[str],
+        cot_answers: Sequence[str],
+        document_offsets: npt.ArrayLike,
+        documents: npt.ArrayLike,
+        oracle_offsets: npt.ArrayLike,
+        oracle_positions: npt.ArrayLike,
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def write_jsonl(
+        self,
+        format: str,
+        *,
+        system_prompt: str = "",
+        first: int,
+        last: int,
+        fd: int,
+        offset: int,
+        path: str,
+        threads: int = 0,
+    ) -> int: ...
+    def encode(self, format: str, *, system_prompt: str = "", row: int) -> bytes: ...
+    def compose(
+        self, field: str, *, first: int, last: int, threads: int = 0
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8], npt.NDArray[np.uint8]]: ...
 
 class SafetensorsFile:
     def __init__(self, path: str) -> None: ...

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ragtune/simd/text_kernels.hpp"
 #include "ragtune/text/word_tokenizer.hpp"
 #include "ragtune/util/hash.hpp"
 #include "ragtune/util/parallel.hpp"
@@ -219,14 +220,38 @@ std::vector<std::uint32_t> minhash_signatures(const std::vector<std::string_view
   util::parallel_for_each(texts.size(), threads, [&](std::size_t i) {
     std::vector<std::string> words;
     text::tokenize_words(texts[i], words);
-    std::uint32_t* signature = out.data() + i * size;
     const std::size_t span = std::min(shingle, words.size());
+    std::vector<std::uint64_t> hashes;
     for (std::size_t w = 0; span > 0 && w + span <= words.size(); ++w) {
       std::uint64_t h = 14695981039346656037ULL;
       for (std::size_t t = 0; t < span; ++t) h = util::fnv1a(words[w + t], util::fnv1a("\x1f", h));
-      for (std::size_t j = 0; j < size; ++j)
-        signature[j] = std::min(signature[j], static_cast<std::uint32_t>(util::mix64(h ^ seeds[j]) >> 32));
+      hashes.push_back(h);
     }
+    std::vector<std::uint64_t> signature(size, 0xFFFFFFFFu);
+    simd::minhash_update(hashes.data(), hashes.size(), seeds.data(), signature.data(), size);
+    std::copy(signature.begin(), signature.end(), out.begin() + static_cast<std::ptrdiff_t>(i * size));
+  });
+  return out;
+}
+
+std::vector<std::uint64_t> text_hashes(const std::vector<std::string_view>& texts, int threads) {
+  std::vector<std::uint64_t> out(texts.size());
+  util::parallel_for_each(texts.size(), threads, [&](std::size_t i) {
+    constexpr std::uint64_t prime = 1099511628211ULL;
+    std::uint64_t hash = 14695981039346656037ULL;
+    bool pending_space = false, started = false;
+    for (const char c : texts[i]) {
+      const auto byte = static_cast<unsigned char>(c);
+      if ((byte >= 0x09 && byte <= 0x0D) || (byte >= 0x1C && byte <= 0x20)) {
+        pending_space = started;
+        continue;
+      }
+      if (pending_space) hash = (hash ^ ' ') * prime;
+      pending_space = false;
+      started = true;
+      hash = (hash ^ (byte >= 'A' && byte <= 'Z' ? byte + 32 : byte)) * prime;
+    }
+    out[i] = util::mix64(hash);
   });
   return out;
 }

@@ -178,6 +178,11 @@ void narrow_16(const float* source, std::uint16_t* target, std::size_t n, bool b
   run(kernels::narrow_16{}, source, target, n, brain);
 }
 
+void minhash_update(const std::uint64_t* hashes, std::size_t count, const std::uint64_t* seeds,
+                    std::uint64_t* signature, std::size_t size) noexcept {
+  run(kernels::minhash_update{}, hashes, count, seeds, signature, size);
+}
+
 namespace {
 struct pick_distance {
   template <class Arch>

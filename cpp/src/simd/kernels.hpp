@@ -71,30 +71,39 @@ struct narrow_16 {
   void operator()(Arch, const float* source, std::uint16_t* target, std::size_t n, bool brain) const noexcept;
 };
 
+// signature[j] = min(signature[j], mix64(hashes[s] ^ seeds[j]) >> 32) over every s < count, j < size.
+struct minhash_update {
+  template <class Arch>
+  void operator()(Arch, const std::uint64_t* hashes, std::size_t count, const std::uint64_t* seeds,
+                  std::uint64_t* signature, std::size_t size) const noexcept;
+};
+
 // Distances in hnswlib's DISTFUNC form: (a, b, &dim) -> distance, lower is closer.
 template <class Arch>
 float hnsw_ip_distance(const void* a, const void* b, const void* dim) noexcept;  // 1 - dot(a, b)
 template <class Arch>
 float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept;  // |a - b|^2
 
-#define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                                 \
-  extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)              \
-      const noexcept;                                                                                                 \
-  extern template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)      \
-      const noexcept;                                                                                                 \
-  extern template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;             \
-  extern template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, const std::uint8_t*, \
-                                                         std::size_t, std::size_t*, std::size_t) const noexcept;      \
-  extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,        \
-                                                   std::size_t, float*, std::size_t) const noexcept;                  \
-  extern template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;  \
-  extern template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,     \
-                                                      float, float*, std::size_t, std::size_t) const noexcept;        \
-  extern template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool)              \
-      const noexcept;                                                                                                 \
-  extern template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool)             \
-      const noexcept;                                                                                                 \
-  extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                       \
+#define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                                  \
+  extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)               \
+      const noexcept;                                                                                                  \
+  extern template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)       \
+      const noexcept;                                                                                                  \
+  extern template bool is_ascii::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;              \
+  extern template std::size_t find_all::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, const std::uint8_t*,  \
+                                                         std::size_t, std::size_t*, std::size_t) const noexcept;       \
+  extern template void dot_block::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,         \
+                                                   std::size_t, float*, std::size_t) const noexcept;                   \
+  extern template void add_product::operator()<ARCH>(ARCH, float*, const float*, float, std::size_t) const noexcept;   \
+  extern template void low_rank_add::operator()<ARCH>(ARCH, const float*, std::size_t, const float*, std::size_t,      \
+                                                      float, float*, std::size_t, std::size_t) const noexcept;         \
+  extern template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool)               \
+      const noexcept;                                                                                                  \
+  extern template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool)              \
+      const noexcept;                                                                                                  \
+  extern template void minhash_update::operator()<ARCH>(ARCH, const std::uint64_t*, std::size_t, const std::uint64_t*, \
+                                                        std::uint64_t*, std::size_t) const noexcept;                   \
+  extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
   extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 #define RAGTUNE_ISA(name, arch_type, flags, check) RAGTUNE_DECLARE_KERNELS(name##_arch)

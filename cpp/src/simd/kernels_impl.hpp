@@ -474,6 +474,41 @@ void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std
   }
 }
 
+namespace detail {
+
+// SplitMix64's output function (util::mix64), lane by lane.
+template <class Batch>
+Batch mix64(Batch z) noexcept {
+  z = (z ^ (z >> 30)) * Batch(0xBF58476D1CE4E5B9ULL);
+  z = (z ^ (z >> 27)) * Batch(0x94D049BB133111EBULL);
+  return z ^ (z >> 31);
+}
+
+}  // namespace detail
+
+template <class Arch>
+void minhash_update::operator()(Arch, const std::uint64_t* hashes, std::size_t count, const std::uint64_t* seeds,
+                                std::uint64_t* signature, std::size_t size) const noexcept {
+  using words = xsimd::batch<std::uint64_t, Arch>;
+  constexpr std::size_t width = words::size;
+  std::size_t j = 0;
+  // Seeds and running minima stay in registers while every shingle hash passes.
+  for (; j + width <= size; j += width) {
+    const words seed = words::load_unaligned(seeds + j);
+    words best = words::load_unaligned(signature + j);
+    for (std::size_t s = 0; s < count; ++s) best = xsimd::min(best, detail::mix64(words(hashes[s]) ^ seed) >> 32);
+    best.store_unaligned(signature + j);
+  }
+  for (; j < size; ++j)
+    for (std::size_t s = 0; s < count; ++s) {
+      std::uint64_t z = hashes[s] ^ seeds[j];
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+      z = (z ^ (z >> 31)) >> 32;
+      if (z < signature[j]) signature[j] = z;
+    }
+}
+
 #define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                            \
   template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;    \
   template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)            \
@@ -488,6 +523,8 @@ void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std
                                                float*, std::size_t, std::size_t) const noexcept;                     \
   template void widen_16::operator()<ARCH>(ARCH, const std::uint16_t*, float*, std::size_t, bool) const noexcept;    \
   template void narrow_16::operator()<ARCH>(ARCH, const float*, std::uint16_t*, std::size_t, bool) const noexcept;   \
+  template void minhash_update::operator()<ARCH>(ARCH, const std::uint64_t*, std::size_t, const std::uint64_t*,      \
+                                                 std::uint64_t*, std::size_t) const noexcept;                        \
   template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                             \
   template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 from ..qa import QAPair
 from .assemble import QAItem, RaftDataset, RaftReport, assemble, chunk_id, cot_from_answer
 from .generate import ANSWER_PROMPT, QUESTION_PROMPT, LLMError, generate_qa, parse_questions
-from .formats import FORMATS, RaftExample, to_dataset, to_record, write_jsonl, write_parquet
+from .columns import RaftColumns, RaftExamples
+from .formats import FORMATS, RaftExample, to_record
+from .writers import to_dataset, write_jsonl, write_parquet
 from .splits import split_examples, split_groups
 from .validate import ValidationReport, validate
 from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, CotAnswer, QuoteCheck, check_quotes, parse_cot_answer
@@ -33,7 +35,9 @@ __all__ = [
     "QAItem",
     "QAPair",
     "QuoteCheck",
+    "RaftColumns",
     "RaftDataset",
+    "RaftExamples",
     "RaftReport",
     "RaftExample",
     "assemble",

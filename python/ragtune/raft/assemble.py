@@ -2,16 +2,16 @@
 
 The sampling itself runs in C++ (``_core.raft_assemble``); this module prepares
 its arrays (ids, near-duplicate evidence, hard candidates from a ragtune Index),
-checks every quoted span of every answer against the oracle(s), and builds
-:class:`~ragtune.raft.formats.RaftExample` objects.
+checks every quoted span of every answer against the oracle(s), and keeps the
+examples as columns (:class:`~ragtune.raft.columns.RaftColumns`).
 """
 
 from __future__ import annotations
 
 import bisect
-import hashlib
+import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 import warnings
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
@@ -19,12 +19,14 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _core
+from .._gc import gc_paused
 from .._inputs import as_int, as_text, as_threads
 from ..chunking.chunk import Chunk, chunk_id
 from ..qa import QAPair, pair_id, relevant_chunks
 from .budget import TokenBudget
+from .columns import RaftColumns, RaftExamples
 from .formats import RaftExample
-from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, check_quotes
+from .quotes import ANSWER_MARKER, BEGIN_QUOTE, END_QUOTE, QuoteChecks
 
 Strategy = Literal["random", "hard", "mixed"]
 QuotePolicy = Literal["drop", "flag", "off"]
@@ -77,19 +79,38 @@ class RaftReport:
         return RaftReport(**sums, first_unmatched=self.first_unmatched or other.first_unmatched)
 
 
-@dataclass(slots=True)
 class RaftDataset:
-    """Assembled examples and the report."""
+    """Assembled examples, kept as columns (:class:`~ragtune.raft.columns.RaftColumns`),
+    and the report. ``examples`` is a read-only sequence that builds each
+    :class:`RaftExample` when it is indexed or iterated; the writers
+    (:func:`~ragtune.raft.write_jsonl`, :func:`~ragtune.raft.write_parquet`,
+    :func:`~ragtune.raft.to_dataset`) encode the columns without building them.
 
-    examples: list[RaftExample]
-    report: RaftReport = field(default_factory=RaftReport)
+    Examples
+    --------
+    >>> ex = RaftExample("q0", "Why?", ["Because."], ["a.rst"], [0], "<ANSWER>: so")
+    >>> data = RaftDataset([ex])
+    >>> len(data), data.examples[0] == ex
+    (1, True)
+    """
+
+    __slots__ = ("columns", "report")
+
+    def __init__(self, examples: RaftColumns | Iterable[RaftExample] = (), report: RaftReport | None = None) -> None:
+        self.columns = examples if isinstance(examples, RaftColumns) else RaftColumns.from_examples(examples)
+        self.report = report if report is not None else RaftReport()
+
+    @property
+    def examples(self) -> RaftExamples:
+        """The examples, built on access."""
+        return RaftExamples(self.columns)
 
     def __len__(self) -> int:
-        return len(self.examples)
+        return len(self.columns)
 
     def __repr__(self) -> str:
         r = self.report
-        return (f"RaftDataset({len(self.examples)} examples, oracle kept in {r.kept_oracle}, "
+        return (f"RaftDataset({len(self)} examples, oracle kept in {r.kept_oracle}, "
                 f"{r.hard_distractors} hard + {r.random_distractors} random distractors, "
                 f"{r.dropped_for_quotes} dropped for unverified quotes)")
 
@@ -109,9 +130,11 @@ def cot_from_answer(answer: str) -> str:
     return f"{BEGIN_QUOTE}{quote}{END_QUOTE} {ANSWER_MARKER} {' '.join(text.split())}"
 
 
-def _stable_hash(text: str) -> int:
-    normalised = " ".join(text.split()).lower().encode("utf-8")
-    return int.from_bytes(hashlib.blake2b(normalised, digest_size=8).digest(), "little")
+def _text_hashes(texts: list[str], threads: int) -> np.ndarray:
+    """A hash per text of ``" ".join(text.split()).lower()``: repeated texts, whatever
+    their spacing and case, hash the same (the C++ core normalises ASCII text itself)."""
+    normalised = [t if t.isascii() else " ".join(t.split()).lower() for t in texts]
+    return _core.text_hashes(normalised, threads=threads)
 
 
 def _titles(chunks: list[Chunk], documents: Mapping[str, str] | None) -> list[str]:
@@ -133,25 +156,32 @@ def _titles(chunks: list[Chunk], documents: Mapping[str, str] | None) -> list[st
     return out
 
 
-def _oracles(pairs: list[QAPair], chunks: list[Chunk], position: Mapping[str, int]) -> list[list[str]]:
-    """Each pair's oracle chunk ids: those it names (each must be among the chunks),
-    else the chunks that hold its answer (empty when none does)."""
-    by_source: dict[str | None, list[Chunk]] = {}
-    for chunk in chunks:
-        by_source.setdefault(chunk.source, []).append(chunk)
-    out = []
+def _oracles(pairs: list[QAPair], chunks: list[Chunk],
+             position: Mapping[str, int]) -> tuple[list[Sequence[str]], list[list[int]]]:
+    """Each pair's oracle chunk ids and their positions among the chunks: those it names
+    (each must be among the chunks), else the chunks that hold its answer (empty when
+    none does)."""
+    by_source: dict[str | None, list[Chunk]] | None = None
+    ids_of: list[Sequence[str]] = []
+    positions_of: list[list[int]] = []
     for n, pair in enumerate(pairs):
         if not isinstance(pair, QAPair):
             raise TypeError(f"pairs[{n}] must be a ragtune.qa.QAPair, got {type(pair).__name__}")
-        if pair.oracle_ids:
-            for oracle in pair.oracle_ids:
-                if oracle not in position:
-                    raise KeyError(f"pairs[{n}] names oracle chunk {oracle!r}, which is not among the chunks")
-            out.append(list(pair.oracle_ids))
-        else:
+        ids: Sequence[str] = pair.oracle_ids
+        if not ids:
+            if by_source is None:
+                by_source = {}
+                for chunk in chunks:
+                    by_source.setdefault(chunk.source, []).append(chunk)
             pool = by_source.get(pair.source, []) if pair.located else chunks
-            out.append([chunk_id(c) for c in relevant_chunks(pair, pool)])
-    return out
+            ids = [chunk_id(c) for c in relevant_chunks(pair, pool)]
+        try:
+            positions_of.append([position[o] for o in ids])
+        except KeyError as missing:
+            raise KeyError(f"pairs[{n}] names oracle chunk {missing.args[0]!r}, which is not among the "
+                           "chunks") from None
+        ids_of.append(ids)
+    return ids_of, positions_of
 
 
 def assemble(
@@ -221,15 +251,26 @@ def assemble(
     if verify_quotes not in ("drop", "flag", "off"):
         raise ValueError(f"verify_quotes must be 'drop', 'flag' or 'off', got {verify_quotes!r}")
     budget = token_budget(max_tokens, tokenizer)
+    with gc_paused():
+        return _assemble(chunks, pairs, budget, distractors=distractors, p=p, strategy=strategy, index=index,
+                         mode=mode, candidates=candidates, hard_fraction=hard_fraction, seed=seed,
+                         near_duplicate_jaccard=near_duplicate_jaccard, verify_quotes=verify_quotes,
+                         normalise_whitespace=normalise_whitespace, documents=documents, threads=threads)
+
+
+def _assemble(chunks: Sequence[Chunk], pairs: list[QAPair], budget: TokenBudget | None, *, distractors: int,
+              p: float, strategy: Strategy, index: Any, mode: Literal["dense", "bm25", "hybrid"], candidates: int,
+              hard_fraction: float, seed: int, near_duplicate_jaccard: float, verify_quotes: QuotePolicy,
+              normalise_whitespace: bool, documents: Mapping[str, str] | None, threads: int) -> RaftDataset:
     corpus = RaftCorpus.build(chunks, documents=documents, threads=threads)
     accepted, report = prepare(corpus, pairs, verify_quotes=verify_quotes,
-                               normalise_whitespace=normalise_whitespace, budget=budget)
+                               normalise_whitespace=normalise_whitespace, budget=budget, threads=threads)
     if pairs and report.unmatched == len(pairs):
         raise ValueError(f"none of the {len(pairs)} answers is held by any chunk: check that the chunks come from "
                          "the documents the answers are in (sources must match), or name oracle_ids")
     if report.unmatched:
         warnings.warn(f"{report.unmatched} of {len(pairs)} questions have no chunk holding their answer and are left "
-                      f"out (first: {report.first_unmatched!r})", stacklevel=2)
+                      f"out (first: {report.first_unmatched!r})", stacklevel=3)
     examples = sample(corpus, accepted, report, distractors=distractors, p=p, strategy=strategy, index=index,
                       mode=mode, candidates=candidates, hard_fraction=hard_fraction, seed=seed,
                       near_duplicate_jaccard=near_duplicate_jaccard, budget=budget, threads=threads)
@@ -274,58 +315,70 @@ class RaftCorpus:
             "groups": np.asarray([sources[c.source] for c in chunks], dtype=np.int64),
             "starts": np.asarray([c.start for c in chunks], dtype=np.int64),
             "ends": np.asarray([c.end for c in chunks], dtype=np.int64),
-            "text_hashes": np.asarray([_stable_hash(t) for t in texts], dtype=np.uint64),
+            "text_hashes": _text_hashes(texts, as_threads(threads)),
             "minhash": _core.minhash_signatures(texts, size=64, shingle=5, threads=as_threads(threads)),
         }
         return cls(chunks, ids, position, texts, _titles(chunks, documents), arrays)
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """A question that passed the checks, ready to sample: its number among the pairs
-    given (for default ids), oracle chunk ids, chain-of-thought answer and metadata."""
+    given (for default ids), oracle chunk ids (and their corpus positions),
+    chain-of-thought answer and metadata."""
 
     number: int
     pair: QAPair
     oracle_ids: list[str]
     cot: str
     metadata: dict[str, Any]
+    oracle_positions: list[int]
 
 
 def prepare(corpus: RaftCorpus, pairs: Sequence[QAPair], *, verify_quotes: QuotePolicy = "drop",
             normalise_whitespace: bool = False, budget: TokenBudget | None = None,
-            first_number: int = 0) -> tuple[list[Prepared], RaftReport]:
+            first_number: int = 0, threads: int = 0) -> tuple[list[Prepared], RaftReport]:
     """Find each pair's oracles, check its quotes and fit its budget: the questions that
     become examples, and the report's counts so far. ``first_number`` numbers the pairs
     when they are a part of a larger list."""
     pairs = list(pairs)
-    oracles_of = _oracles(pairs, corpus.chunks, corpus.position)
+    oracles_of, positions_of = _oracles(pairs, corpus.chunks, corpus.position)
     report = RaftReport(items=len(pairs), unmatched=sum(not o for o in oracles_of))
     report.first_unmatched = next((p.question for p, o in zip(pairs, oracles_of) if not o), None)
     # Quotes and the budget decide which questions become examples *before* sampling
     # decides which examples show their oracle, so P holds over what is written.
+    rows = [n for n, oracle_ids in enumerate(oracles_of) if oracle_ids]
+    cots = [pairs[n].cot_answer if pairs[n].cot_answer is not None else cot_from_answer(pairs[n].answer or "")
+            for n in rows]
+    oracle_positions = [positions_of[n] for n in rows]
+    ok = flagged = None
+    if verify_quotes != "off":
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(o) for o in oracle_positions], out=offsets[1:])
+        checks = QuoteChecks.run(cots, corpus.texts, offsets,
+                                 np.fromiter(itertools.chain.from_iterable(oracle_positions), np.int64, offsets[-1]),
+                                 normalise_whitespace=normalise_whitespace, threads=threads)
+        ok = checks.ok
+        counted = ok if verify_quotes == "drop" else np.ones(len(rows), dtype=bool)
+        report.dropped_for_quotes += int((~ok).sum()) if verify_quotes == "drop" else 0
+        report.quotes_checked += int(checks.quote_counts[counted].sum())
+        report.quotes_missing += int(checks.missing_counts[counted].sum())
+        report.missing_final_answer += int((checks.has_answer[counted] == 0).sum())
+        flagged = ~ok if verify_quotes == "flag" else None
+        report.flagged_for_quotes += int(flagged.sum()) if flagged is not None else 0
     accepted: list[Prepared] = []
-    for n, (item, oracle_ids) in enumerate(zip(pairs, oracles_of)):
-        if not oracle_ids:
+    for k, n in enumerate(rows):
+        if verify_quotes == "drop" and not ok[k]:
             continue
-        cot = item.cot_answer if item.cot_answer is not None else cot_from_answer(item.answer or "")
-        oracle_texts = [corpus.texts[corpus.position[o]] for o in oracle_ids]
+        item, cot, oracle_ids = pairs[n], cots[k], oracles_of[n]
         metadata: dict[str, Any] = {"oracle_ids": list(oracle_ids)}
-        if verify_quotes != "off":
-            check = check_quotes(cot, oracle_texts, normalise_whitespace=normalise_whitespace)
-            if not check.ok and verify_quotes == "drop":
-                report.dropped_for_quotes += 1
-                continue
-            report.quotes_checked += check.quotes
-            report.quotes_missing += len(check.missing)
-            report.missing_final_answer += not check.has_answer
-            if not check.ok:
-                report.flagged_for_quotes += 1
-                metadata["quotes_ok"] = False
-        if budget is not None and not budget.fits_fixed(item.question, cot, oracle_texts):
+        if flagged is not None and flagged[k]:
+            metadata["quotes_ok"] = False
+        if budget is not None and not budget.fits_fixed(item.question, cot, [corpus.texts[i]
+                                                                            for i in oracle_positions[k]]):
             report.dropped_for_budget += 1
             continue
-        accepted.append(Prepared(first_number + n, item, oracle_ids, cot, metadata))
+        accepted.append(Prepared(first_number + n, item, oracle_ids, cot, metadata, oracle_positions[k]))
     return accepted, report
 
 
@@ -333,15 +386,15 @@ def sample(corpus: RaftCorpus, accepted: Sequence[Prepared], report: RaftReport,
            p: float = 0.8, strategy: Strategy = "random", index: Any = None,
            mode: Literal["dense", "bm25", "hybrid"] = "hybrid", candidates: int = 20, hard_fraction: float = 0.5,
            seed: int = 0, near_duplicate_jaccard: float = 0.8, budget: TokenBudget | None = None, threads: int = 0,
-           first_position: int | None = None, total: int | None = None) -> list[RaftExample]:
-    """Draw the documents of each accepted question (C++) and build the examples, adding
+           first_position: int | None = None, total: int | None = None) -> RaftColumns:
+    """Draw the documents of each accepted question (C++) and return the examples as columns, adding
     the sampler's counts to ``report``. With ``first_position`` and ``total``, the
     questions are ``total``'s accepted questions from ``first_position`` on, and get the
     very examples the whole set would give them."""
     accepted = list(accepted)
     oracle_offsets, oracle_positions = [0], []
     for prepared in accepted:
-        oracle_positions.extend(corpus.position[o] for o in prepared.oracle_ids)
+        oracle_positions.extend(prepared.oracle_positions)
         oracle_offsets.append(len(oracle_positions))
     hard: dict[str, Any] = {}
     if strategy in ("hard", "mixed"):
@@ -371,26 +424,33 @@ def sample(corpus: RaftCorpus, accepted: Sequence[Prepared], report: RaftReport,
     report.random_distractors += out["random_used"]
     report.near_duplicates_skipped += out["near_duplicates_skipped"]
     report.repeated_texts_skipped += out["repeated_texts_skipped"]
-    doc_offsets = out["document_offsets"].tolist()
-    shown_ids = out["documents"].tolist()
-    pos_offsets = out["oracle_position_offsets"].tolist()
-    positions = out["oracle_positions"].tolist()
-    examples = []
-    for row, prepared in enumerate(accepted):
-        shown = shown_ids[doc_offsets[row]:doc_offsets[row + 1]]
-        example = RaftExample(
-            id=pair_id(prepared.pair, prepared.number),
-            question=prepared.pair.question,
-            documents=[corpus.texts[c] for c in shown],
-            titles=[corpus.titles[c] for c in shown],
-            oracle_positions=positions[pos_offsets[row]:pos_offsets[row + 1]],
-            cot_answer=prepared.cot,
-            metadata=prepared.metadata,
-        )
-        if budget is not None:
-            cut = budget.fit(example)
-            assert cut is not None, "the uncuttable part was checked against the budget above"
-            report.truncated_distractors += cut
-        examples.append(example)
-    report.examples += len(examples)
-    return examples
+    metadata = [prepared.metadata for prepared in accepted]
+    columns = RaftColumns(corpus.texts, corpus.titles, [pair_id(a.pair, a.number) for a in accepted],
+                          ["general"] * len(accepted), [a.pair.question for a in accepted],
+                          [a.cot for a in accepted], out["document_offsets"], out["documents"],
+                          out["oracle_position_offsets"], out["oracle_positions"], metadata)
+    if budget is not None:
+        columns = _fit_budget(columns, budget, report)
+    report.examples += len(columns)
+    return columns
+
+
+def _fit_budget(columns: RaftColumns, budget: TokenBudget, report: RaftReport) -> RaftColumns:
+    """Cut each example's distractors to the budget; a cut text joins the pool (the
+    corpus texts are shared and never changed)."""
+    texts, titles, documents = list(columns.texts), list(columns.titles), columns.documents.copy()
+    for row in range(len(columns)):
+        example = columns.example(row)
+        cut = budget.fit(example)
+        assert cut is not None, "the uncuttable part was checked against the budget above"
+        report.truncated_distractors += cut
+        first = int(columns.document_offsets[row])
+        for position, text in enumerate(example.documents):
+            original = int(documents[first + position])
+            if text is not texts[original]:
+                documents[first + position] = len(texts)
+                texts.append(text)
+                titles.append(titles[original])
+    return RaftColumns(texts, titles, columns.ids, columns.types, columns.questions, columns.cot_answers,
+                       columns.document_offsets, documents, columns.oracle_offsets, columns.oracle_positions,
+                       columns.metadata)

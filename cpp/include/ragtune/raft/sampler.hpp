@@ -75,4 +75,11 @@ sampler_output assemble(const sampler_input& input, const sampler_options& optio
 std::vector<std::uint32_t> minhash_signatures(const std::vector<std::string_view>& texts, std::size_t size,
                                               std::size_t shingle, int threads);
 
+/// @brief A 64-bit hash per text of its words (runs between ASCII whitespace, as Python's
+///        str.split() finds them in ASCII text) lower-cased (A-Z) and joined by one space:
+///        texts that differ only in spacing and ASCII case hash the same. Callers
+///        normalise non-ASCII text first (Python's " ".join(t.split()).lower()), which
+///        this leaves unchanged.
+std::vector<std::uint64_t> text_hashes(const std::vector<std::string_view>& texts, int threads);
+
 }  // namespace ragtune::raft

@@ -1,6 +1,7 @@
 #pragma once
 /// @file
-/// @brief Byte-scanning kernels behind chunking, dispatched to the active ISA.
+/// @brief Byte-scanning kernels behind chunking, and the MinHash kernel behind RAFT's
+///        near-duplicate test, dispatched to the active ISA.
 
 #include <cstddef>
 #include <cstdint>
@@ -22,5 +23,10 @@ bool is_ascii(const std::uint8_t* data, std::size_t size) noexcept;
 /// @return how many positions were written; the caller resumes after the last one when it equals capacity.
 std::size_t find_all(const std::uint8_t* haystack, std::size_t size, const std::uint8_t* needle,
                      std::size_t needle_size, std::size_t* out, std::size_t capacity) noexcept;
+
+/// @brief signature[j] = min(signature[j], util::mix64(hashes[s] ^ seeds[j]) >> 32) for every
+///        shingle hash s < count and j < size: one MinHash pass over a text's shingles.
+void minhash_update(const std::uint64_t* hashes, std::size_t count, const std::uint64_t* seeds,
+                    std::uint64_t* signature, std::size_t size) noexcept;
 
 }  // namespace ragtune::simd

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import ray
 
@@ -43,7 +44,7 @@ def _pairs(part: Any) -> list[QAPair]:
 
 @ray.remote(num_returns=2)
 def _prepare_part(part: Any, corpus: RaftCorpus, first_number: int, options: dict[str, Any]) -> tuple[Any, Any]:
-    accepted, report = prepare(corpus, _pairs(part), first_number=first_number, **options)
+    accepted, report = prepare(corpus, _pairs(part), first_number=first_number, threads=1, **options)
     return accepted, report
 
 
@@ -62,16 +63,20 @@ def _sample_part(accepted: list[Prepared], corpus: RaftCorpus, first_position: i
     report = RaftReport()
     options = dict(options)
     options["index"] = _load_index(options.get("index"))
-    examples = sample(corpus, accepted, report, first_position=first_position, total=total, threads=1, **options)
+    columns = sample(corpus, accepted, report, first_position=first_position, total=total, threads=1, **options)
+    texts, titles = pa.array(columns.texts, pa.large_string()), pa.array(columns.titles, pa.large_string())
+    shown = pa.array(columns.documents)
+    document_offsets = pa.array(columns.document_offsets.astype(np.int32))
     table = pa.table({
-        "id": pa.array([e.id for e in examples], pa.string()),
-        "question": pa.array([e.question for e in examples], pa.string()),
-        "documents": pa.array([e.documents for e in examples], pa.list_(pa.string())),
-        "titles": pa.array([e.titles for e in examples], pa.list_(pa.string())),
-        "oracle_positions": pa.array([e.oracle_positions for e in examples], pa.list_(pa.int64())),
-        "cot_answer": pa.array([e.cot_answer for e in examples], pa.string()),
-        "type": pa.array([e.type for e in examples], pa.string()),
-        "metadata": pa.array([json.dumps(e.metadata, ensure_ascii=False) for e in examples], pa.string()),
+        "id": pa.array(columns.ids, pa.string()),
+        "question": pa.array(columns.questions, pa.string()),
+        "documents": pa.ListArray.from_arrays(document_offsets, texts.take(shown).cast(pa.string())),
+        "titles": pa.ListArray.from_arrays(document_offsets, titles.take(shown).cast(pa.string())),
+        "oracle_positions": pa.ListArray.from_arrays(pa.array(columns.oracle_offsets.astype(np.int32)),
+                                                     pa.array(columns.oracle_positions)),
+        "cot_answer": pa.array(columns.cot_answers, pa.string()),
+        "type": pa.array(columns.types, pa.string()),
+        "metadata": pa.array([json.dumps(m, ensure_ascii=False) for m in columns.metadata], pa.string()),
     })
     return table, report
 
