@@ -289,3 +289,26 @@ def test_a_saved_index_remembers_its_embedder_and_refuses_another(tmp_path):
     with pytest.raises(ValueError, match="DeterministicFakeEmbedding.*pass the same embedder"):
         Index.load(tmp_path / "ext")
     assert Index.load(tmp_path / "ext", embedding=DeterministicFakeEmbedding(size=16)).get(["a"])[0].text == "alpha"
+
+
+def test_batched_fusion_equals_the_per_query_fusion_with_ties_and_padding():
+    from ragtune.index.fusion import fuse_rankings, reciprocal_rank_fusion
+
+    rng = np.random.default_rng(11)
+    for depth, k, weights in ((12, 5, (1.0, 1.0)), (30, 30, (0.3, 2.0)), (8, 50, (1.0, 0.0)), (1, 1, (1.0, 1.0))):
+        queries, slots_total = 40, 60
+        order = rng.permutation(slots_total)
+        rankings = []
+        for _ in range(2):
+            slots = np.array([rng.choice(slots_total, size=depth, replace=False) for _ in range(queries)])
+            scores = -np.sort(-rng.integers(0, 4, size=(queries, depth)).astype(np.float32), axis=1)  # many ties
+            cut = rng.integers(0, depth + 1, size=queries)
+            slots[np.arange(depth)[None, :] >= cut[:, None]] = -1  # padding at the ends of rows
+            rankings.append((scores, slots))
+        bounds, slots, scores = fuse_rankings(rankings, weights, k=k, order=order)
+        for q in range(queries):
+            expected = reciprocal_rank_fusion(
+                [[s for s in r[1][q].tolist() if s >= 0] for r in rankings], weights, k=k,
+                tiebreak=lambda s: order[s], scores=[r[0][q].tolist() for r in rankings])
+            got = list(zip(slots[bounds[q]:bounds[q + 1]].tolist(), scores[bounds[q]:bounds[q + 1]].tolist()))
+            assert got == expected, (q, got, expected)

@@ -197,3 +197,13 @@ def test_a_full_disk_is_an_oserror_and_leaves_the_old_file(tmp_path, assembled):
         assert raised.value.errno == errno.ENOSPC and str(raised.value.filename).endswith("train.jsonl")
         assert (disk / "train.jsonl").read_bytes() == before
         assert sorted(p.name for p in disk.iterdir()) == ["train.jsonl"]
+
+
+def test_a_dataset_pickles_after_writing(tmp_path, assembled):
+    import pickle
+
+    write_jsonl(assembled, tmp_path / "a.jsonl", "eval")
+    copy = pickle.loads(pickle.dumps(assembled))
+    write_jsonl(copy, tmp_path / "b.jsonl", "eval")
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert copy.report == assembled.report and len(copy) == len(assembled)

@@ -16,12 +16,13 @@ from typing import Any, Literal
 import numpy as np
 
 from .. import _core
+from .._gc import gc_paused
 from .._inputs import as_int, as_text, as_threads
 from ..chunking.chunk import Chunk, chunk_id
 from ..embeddings.base import Embedder, resolve_embedding
 from ..embeddings.spec import describe, embedder_from_spec
 from .filters import FilterCompiler, filter_key
-from .fusion import maximal_marginal_relevance, reciprocal_rank_fusion
+from .fusion import fuse_rankings, maximal_marginal_relevance
 from .hit import Hit
 from .._files import write_file
 from .embedding_cache import DEFAULT_LIMIT, KEYS_FILE, VECTORS_FILE, EmbeddingCache
@@ -113,6 +114,7 @@ class Index:
         self._records = RecordStore()
         self._lock = ReadWriteLock()
         self._filters: dict[tuple[str, int], Any] = {}
+        self._id_order_cache: tuple[tuple[int, int], np.ndarray] | None = None  # (records, version), slot order
         self.cache_limit = as_int(embedding_cache, name="embedding_cache", minimum=0)
         self._cache: EmbeddingCache | None = None
         self._sources: dict[str, str] = {}    # source -> content hash of the text last synced
@@ -522,19 +524,13 @@ class Index:
                 return [[] for _ in queries]
             dense, bm25 = self._rankings(queries, query_vectors, mode=mode, depth=depth, filter=filter, ef=ef,
                                          exact=exact)
-            results = []
-            for q in range(len(queries)):
-                if mode == "hybrid":
-                    assert dense is not None and bm25 is not None
-                    (dense_scores, dense_slots), (bm25_scores, bm25_slots) = dense, bm25
-                    fused = reciprocal_rank_fusion(
-                        [_ranked(dense_slots[q]), _ranked(bm25_slots[q])], weights, k=k, tiebreak=self._id_of,
-                        scores=[dense_scores[q].tolist(), bm25_scores[q].tolist()])
-                    results.append([self._hit(slot, score) for slot, score in fused])
-                else:
-                    scores, slots = dense if mode == "dense" else bm25  # type: ignore[misc]
-                    results.append([self._hit(int(s), float(v)) for v, s in zip(scores[q], slots[q]) if s >= 0])
-            return results
+            if mode != "hybrid":
+                scores, slots = dense if mode == "dense" else bm25  # type: ignore[misc]
+                return self._hits(scores, slots)
+            assert dense is not None and bm25 is not None
+            bounds, slots, scores = fuse_rankings([dense, bm25], weights, k=k, order=self._id_order())
+            hits = self._hits(scores[None, :], slots[None, :])[0]
+            return [hits[bounds[q]:bounds[q + 1]] for q in range(len(queries))]
 
     def _rankings(self, queries: list[str], query_vectors: Any, *, mode: Mode, depth: int,
                   filter: dict[str, Any] | None, ef: int | None, exact: bool,
@@ -579,7 +575,7 @@ class Index:
                                                  mode="exact" if exact else "auto",
                                                  ef=as_int(ef, name="ef", minimum=1) if ef is not None else 0,
                                                  threads=self.threads)
-            return [self._hit(int(s), float(v)) for v, s in zip(scores[0], slots[0]) if s >= 0]
+            return self._hits(scores, slots)[0]
 
     def max_marginal_relevance(self, query: str | Any, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
                                filter: dict[str, Any] | None = None) -> list[Hit]:
@@ -618,9 +614,37 @@ class Index:
             self._filters[key] = cached
         return cached
 
+    def _id_order(self) -> np.ndarray:
+        """Each slot's place in id order (free slots first), for breaking fused ties by id.
+        Cached while the index is unchanged. Needs the read lock."""
+        version = (id(self._records), self._records.version)
+        if self._id_order_cache is None or self._id_order_cache[0] != version:
+            ids = [r.id if r is not None else "" for r in self._records.records]
+            order = np.empty(len(ids), dtype=np.int64)
+            order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+            self._id_order_cache = (version, order)
+        return self._id_order_cache[1]
+
     def _id_of(self, slot: int) -> str:
         record = self._records.records[slot]
         return record.id if record is not None else ""
+
+    def _hits(self, scores: np.ndarray, slots: np.ndarray) -> list[list[Hit]]:
+        """One list of hits per row of the core's (scores, slots) matrices (slot -1: none)."""
+        records = self._records.records
+        out = []
+        with gc_paused():  # many small objects, no cycles: collections would only walk the index
+            for row_scores, row_slots in zip(scores.tolist(), slots.tolist()):
+                hits = []
+                for score, slot in zip(row_scores, row_slots):
+                    if slot < 0:
+                        continue
+                    r = records[slot]
+                    assert r is not None, "the core returned a free slot"
+                    hits.append(Hit(r.id, score, r.text, dict(r.metadata), r.source, r.start, r.end, r.line_start,
+                                    r.line_end))
+                out.append(hits)
+        return out
 
     def _hit(self, slot: int, score: float) -> Hit:
         record = self._records.records[slot]
@@ -798,5 +822,3 @@ def _matrix(values: Any, rows: int) -> np.ndarray:
     return np.ascontiguousarray(matrix)
 
 
-def _ranked(slots: np.ndarray) -> list[int]:
-    return [int(s) for s in slots if s >= 0]

@@ -61,6 +61,10 @@ class RaftColumns:
                            [self.titles[d] for d in shown], positions, self.cot_answers[row], self.types[row],
                            self.metadata[row])
 
+    def __getstate__(self) -> dict[str, Any]:
+        # The C++ encoder holds views into this process's strings: rebuilt where unpickled.
+        return {**self.__dict__, "_records": None}
+
     def records(self) -> Any:
         """The C++ encoder over these columns (built and checked once)."""
         if self._records is None:
