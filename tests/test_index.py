@@ -312,3 +312,55 @@ def test_batched_fusion_equals_the_per_query_fusion_with_ties_and_padding():
                 tiebreak=lambda s: order[s], scores=[r[0][q].tolist() for r in rankings])
             got = list(zip(slots[bounds[q]:bounds[q + 1]].tolist(), scores[bounds[q]:bounds[q + 1]].tolist()))
             assert got == expected, (q, got, expected)
+
+
+def test_the_graph_holds_no_vectors_and_old_graph_files_still_load(tmp_path):
+    """One copy of each vector: the graph file keeps links and slots only (graphs saved
+    before that layout, with every vector inside, are converted on load and search the same)."""
+    import struct
+
+    rng = np.random.default_rng(5)
+    dim, n = 32, 3000
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    index = _core.VectorIndex(dim=dim, metric="cosine", m=8, ef_construction=64, min_graph_size=0)
+    index.put(vectors, np.arange(n, dtype=np.int64), threads=2)
+    index.save(str(tmp_path / "vectors.bin"), str(tmp_path / "graph.bin"))
+    graph = (tmp_path / "graph.bin").read_bytes()
+    count, size_per_element, label_offset, offset_data = struct.unpack_from("<QQQQ", graph, 16)
+    assert count == n and label_offset == offset_data and size_per_element == offset_data + 8  # links + slot
+
+    # The same graph as ragtune wrote it before: each element's row between its links and its label.
+    rows = index.get(np.arange(n, dtype=np.int64))
+    old = bytearray(graph[:96])
+    struct.pack_into("<QQ", old, 24, offset_data + dim * 4 + 8, offset_data + dim * 4)
+    for i in range(n):
+        element = graph[96 + i * size_per_element:96 + (i + 1) * size_per_element]
+        (slot,) = struct.unpack_from("<Q", element, offset_data)
+        old += element[:offset_data] + rows[slot].tobytes() + element[offset_data:]
+    old += graph[96 + n * size_per_element:]
+    (tmp_path / "old.bin").write_bytes(bytes(old))
+
+    queries = rng.normal(size=(50, dim)).astype(np.float32)
+    new_layout = _core.VectorIndex.load(str(tmp_path / "vectors.bin"), str(tmp_path / "graph.bin"))
+    old_layout = _core.VectorIndex.load(str(tmp_path / "vectors.bin"), str(tmp_path / "old.bin"))
+    for loaded in (new_layout, old_layout):
+        assert loaded.has_graph
+        for got, want in zip(loaded.search(queries, 10, mode="hnsw", ef=40, threads=1),
+                             index.search(queries, 10, mode="hnsw", ef=40, threads=1)):
+            np.testing.assert_array_equal(got, want)
+    memory = new_layout.memory()
+    assert memory["vectors"] == n * dim * 4 and memory["graph"] > 0 and memory["norms"] == n * 4
+
+
+def test_memory_reports_each_part_and_one_copy_of_the_vectors():
+    index, vectors = random_index(n=5000, exact_below=100)
+    memory = index.memory()
+    n, dim = vectors.shape
+    assert memory.count == 5000 and isinstance(memory.per_vector, float)
+    # one copy: rows + norms + the slot map, not a second set of rows inside the graph
+    assert n * dim * 4 <= memory.vectors < n * dim * 4 * 1.3
+    assert memory.graph > 0 and memory.bm25 > 0 and memory.records > 0
+    assert memory.total == sum(memory.parts().values()) and "MB for 5000 documents" in repr(memory)
+    index.delete([str(i) for i in range(100)])
+    assert index.memory().count == 4900
+    assert Index(embedding=HashingEmbeddings(dim=8)).memory().total < 1000

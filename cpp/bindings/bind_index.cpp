@@ -155,6 +155,18 @@ void bind_index(py::module_& m) {
       .def_property_readonly("slot_count", &ix::vector_index::slot_count)
       .def("__len__", &ix::vector_index::size)
       .def(
+          "memory",
+          [](const ix::vector_index& index) {
+            const ix::memory_usage m = index.memory();
+            py::dict out;
+            out["vectors"] = m.vectors;
+            out["norms"] = m.norms;
+            out["slot_map"] = m.slot_map;
+            out["graph"] = m.graph;
+            return out;
+          },
+          "Bytes held by part: vectors (the only copy), norms, slot_map, graph (links and hnswlib's bookkeeping).")
+      .def(
           "put",
           [](ix::vector_index& index, const py::handle& vectors, const py::handle& slots, int threads) {
             auto v = matrix(vectors, index.dim(), "vectors");
@@ -244,6 +256,7 @@ void bind_index(py::module_& m) {
       .def_property_readonly("vocabulary_size", &ix::bm25_index::vocabulary_size)
       .def("__len__", &ix::bm25_index::size)
       .def("tokenize", &ix::bm25_index::tokenize, py::arg("text"))
+      .def("memory", &ix::bm25_index::memory_bytes, "Bytes held (vocabulary, postings, per-document terms).")
       .def(
           "put",
           [](ix::bm25_index& index, const std::vector<std::string>& texts, const py::handle& slots, int threads) {

@@ -238,6 +238,21 @@ search_results bm25_index::search_ids(const std::vector<std::vector<std::uint32_
 // File: magic, u64 version, f32 k1, f32 b, u64 stopword count + (u32 length, bytes)...,
 // u64 slot count, then per live slot: u32 slot, u32 token count, u32 distinct terms,
 // (u32 term length, bytes, u32 tf)... Only live content is written; loading re-indexes it.
+std::size_t bm25_index::memory_bytes() const {
+  std::shared_lock lock(mutex_);
+  auto text = [](const std::string& t) { return sizeof(std::string) + (t.capacity() > 15 ? t.capacity() + 1 : 0); };
+  // An unordered_map node holds the pair, a next pointer and the cached hash; plus one bucket pointer each.
+  constexpr std::size_t node = 2 * sizeof(void*);
+  std::size_t bytes = vocabulary_.bucket_count() * sizeof(void*) + stopwords_.bucket_count() * sizeof(void*);
+  for (const auto& [term, id] : vocabulary_) bytes += node + text(term) + sizeof(id);
+  for (const auto& word : stopwords_) bytes += node + text(word);
+  for (const auto& term : terms_) bytes += text(term);
+  for (const auto& list : postings_) bytes += sizeof(list) + list.capacity() * sizeof(posting);
+  for (const auto& terms : document_terms_) bytes += sizeof(terms) + terms.capacity() * sizeof(terms[0]);
+  bytes += (document_frequency_.capacity() + length_.capacity() + generation_.capacity()) * sizeof(std::uint32_t);
+  return bytes;
+}
+
 void bm25_index::save(const std::string& path) const {
   std::shared_lock lock(mutex_);
   std::string out(bm25_magic, sizeof(bm25_magic));

@@ -3,13 +3,16 @@
 // NO_MANUAL_VECTORIZATION is defined for every translation unit (CMakeLists.txt).
 #include <hnswlib/hnswlib.h>
 
+#include <sys/mman.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <queue>
 #include <stdexcept>
 
@@ -20,17 +23,30 @@
 namespace ragtune::index {
 namespace {
 
-// hnswlib's metric hook, answered by ragtune's kernels for the active ISA.
-class kernel_space : public hnswlib::SpaceInterface<float> {
+// hnswlib's metric hook. Elements carry no data, so every pointer hnswlib passes (a
+// stored element's, or the one given to addPoint) points at a slot number; the
+// distance is ragtune's kernel for the active ISA over the slots' rows.
+class slot_space : public hnswlib::SpaceInterface<float> {
  public:
-  kernel_space(std::size_t dim, bool inner_product) : dim_(dim), distance_(simd::hnsw_distance(inner_product)) {}
-  std::size_t get_data_size() override { return dim_ * sizeof(float); }
-  hnswlib::DISTFUNC<float> get_dist_func() override { return distance_; }
-  void* get_dist_func_param() override { return &dim_; }
+  slot_space(const vector_rows& rows, bool inner_product)
+      : rows_(&rows),
+        dim_(rows.dim),
+        kernel_(simd::hnsw_distance(inner_product)),
+        between_slots_(simd::hnsw_slot_distance(inner_product)) {}
+  std::size_t get_data_size() override { return 0; }
+  hnswlib::DISTFUNC<float> get_dist_func() override { return between_slots_; }
+  void* get_dist_func_param() override { return const_cast<vector_rows*>(rows_); }
+
+  const float* row(std::size_t slot) const noexcept { return rows_->base + slot * dim_; }
+  std::size_t row_bytes() const noexcept { return dim_ * sizeof(float); }
+  float distance(const float* query, const float* row) const noexcept { return kernel_(query, row, &dim_); }
+  float to_query(const float* query, std::size_t slot) const noexcept { return distance(query, row(slot)); }
 
  private:
+  const vector_rows* rows_;
   std::size_t dim_;
-  hnswlib::DISTFUNC<float> distance_;
+  simd::distance_function kernel_;         // (query, row)
+  simd::distance_function between_slots_;  // (slot, slot): what hnswlib calls
 };
 
 using graph_type = hnswlib::HierarchicalNSW<float>;
@@ -49,7 +65,13 @@ T read_pod(const std::vector<char>& file, std::size_t& at) {
 // its input) never reads out of bounds: header consistent with the dimension,
 // the file length exact, every level count within M, every link to an element
 // that exists, every label a slot.
-void validate_graph_file(const std::vector<char>& file, std::size_t dim, std::size_t slot_count) {
+// The header is 96 bytes; these are the offsets of the fields the conversion rewrites.
+constexpr std::size_t header_bytes = 96;
+constexpr std::size_t size_per_element_at = 24, label_offset_at = 32;
+
+// Returns true when the elements still hold vectors (dim floats before the label),
+// as graphs saved before the one-copy layout do; false for the slot-only layout.
+bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::size_t slot_count) {
   std::size_t at = 0;
   const auto offset_level0 = read_pod<std::size_t>(file, at);
   read_pod<std::size_t>(file, at);  // max_elements: replaced by the caller's capacity
@@ -69,7 +91,8 @@ void validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
   if (m == 0 || m > 4096 || max_m != m || max_m0 != 2 * m) bad("M out of range");
   const std::size_t links0 = max_m0 * sizeof(tableint) + sizeof(unsigned int);
   const std::size_t links = max_m * sizeof(tableint) + sizeof(unsigned int);
-  if (offset_data != links0 || label_offset != links0 + dim * sizeof(float) ||
+  const bool holds_vectors = label_offset == links0 + dim * sizeof(float);
+  if (offset_data != links0 || (label_offset != links0 && !holds_vectors) ||
       size_per_element != label_offset + sizeof(hnswlib::labeltype))
     bad("element layout does not match the dimension");
   if (count > slot_count) bad("more elements than slots");
@@ -109,21 +132,64 @@ void validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
   }
   if (at != file.size()) bad("trailing bytes after the last element");
   if (count > 0 && highest != max_level) bad("the entry point is not on the top level");
+  if (level0_start != header_bytes) bad("unexpected header size");
+  return holds_vectors;
 }
+
+// A validated file that holds vectors, rewritten in the slot-only layout: each level-0
+// element keeps its links and label and drops its dim floats (the rows are ragtune's).
+std::vector<char> without_vectors(const std::vector<char>& file, std::size_t dim) {
+  std::size_t count, size_per_element, label_offset;
+  std::memcpy(&count, file.data() + 16, sizeof(count));
+  std::memcpy(&size_per_element, file.data() + size_per_element_at, sizeof(size_per_element));
+  std::memcpy(&label_offset, file.data() + label_offset_at, sizeof(label_offset));
+  const std::size_t links0 = label_offset - dim * sizeof(float);
+  const std::size_t slim = links0 + sizeof(hnswlib::labeltype);
+  std::vector<char> out;
+  out.reserve(file.size() - count * dim * sizeof(float));
+  out.insert(out.end(), file.begin(), file.begin() + header_bytes);
+  std::memcpy(out.data() + size_per_element_at, &slim, sizeof(slim));
+  std::memcpy(out.data() + label_offset_at, &links0, sizeof(links0));
+  for (std::size_t i = 0; i < count; ++i) {
+    const char* element = file.data() + header_bytes + i * size_per_element;
+    out.insert(out.end(), element, element + links0);
+    out.insert(out.end(), element + label_offset, element + label_offset + sizeof(hnswlib::labeltype));
+  }
+  out.insert(out.end(), file.begin() + static_cast<std::ptrdiff_t>(header_bytes + count * size_per_element),
+             file.end());
+  return out;
+}
+
+// hnswlib reads graphs from a path: give it the validated bytes through an anonymous
+// in-memory file, so what it reads is exactly what was checked.
+class memory_file {
+ public:
+  memory_file(const std::vector<char>& bytes, const std::string& origin) : fd_(::memfd_create("ragtune-graph", 0)) {
+    if (fd_ < 0) io::throw_io_error("cannot create an in-memory copy of", origin);
+    io::write_all_at(fd_, bytes.data(), bytes.size(), 0, origin);
+  }
+  ~memory_file() { ::close(fd_); }
+  memory_file(const memory_file&) = delete;
+  memory_file& operator=(const memory_file&) = delete;
+  std::string path() const { return "/proc/self/fd/" + std::to_string(fd_); }
+
+ private:
+  int fd_;
+};
 
 }  // namespace
 
 struct hnsw_graph::impl {
-  impl(std::size_t dim, bool inner_product) : space(dim, inner_product) {}
-  kernel_space space;
+  impl(const vector_rows& rows, bool inner_product) : space(rows, inner_product) {}
+  slot_space space;
   std::unique_ptr<graph_type> graph;
 };
 
 hnsw_graph::hnsw_graph(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
-hnsw_graph::hnsw_graph(std::size_t dim, bool inner_product, std::size_t capacity, std::size_t m,
+hnsw_graph::hnsw_graph(const vector_rows& rows, bool inner_product, std::size_t capacity, std::size_t m,
                        std::size_t ef_construction, std::size_t seed)
-    : impl_(std::make_unique<impl>(dim, inner_product)) {
+    : impl_(std::make_unique<impl>(rows, inner_product)) {
   impl_->graph = std::make_unique<graph_type>(&impl_->space, std::max<std::size_t>(capacity, 1), m, ef_construction,
                                               seed, /*allow_replace_deleted=*/false);
 }
@@ -133,14 +199,17 @@ hnsw_graph::~hnsw_graph() = default;
 std::size_t hnsw_graph::capacity() const { return impl_->graph->max_elements_; }
 std::size_t hnsw_graph::element_count() const { return impl_->graph->cur_element_count; }
 
-void hnsw_graph::put(const float* const* vectors, const std::int64_t* slots, std::size_t n, int threads) {
+void hnsw_graph::put(const std::int64_t* slots, std::size_t n, int threads) {
   graph_type& g = *impl_->graph;
   // Grow before adding: resizeIndex must not run alongside insertions.
   const std::size_t needed = g.cur_element_count + n;
   if (needed > g.max_elements_) g.resizeIndex(std::max(needed, 2 * g.max_elements_));
   // An existing label (a reused or overwritten slot) is un-deleted and updated in place by hnswlib.
-  ragtune::util::parallel_for_each(
-      n, threads, [&](std::size_t i) { g.addPoint(vectors[i], static_cast<hnswlib::labeltype>(slots[i])); });
+  // The data hnswlib is given for a new element is its slot number, which is also its label.
+  ragtune::util::parallel_for_each(n, threads, [&](std::size_t i) {
+    const auto slot = static_cast<hnswlib::labeltype>(slots[i]);
+    g.addPoint(&slot, slot);
+  });
 }
 
 void hnsw_graph::remove(std::int64_t slot) {
@@ -153,12 +222,14 @@ void hnsw_graph::remove(std::int64_t slot) {
 std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, std::size_t ef,
                                             const bitset* allowed) const {
   const graph_type& g = *impl_->graph;
+  const slot_space& space = impl_->space;
+  auto distance_to = [&](tableint id) { return space.to_query(query, g.getExternalLabel(id)); };
   std::vector<scored_slot> out;
   if (g.cur_element_count == 0 || k == 0) return out;
   // Greedy descent through the upper levels, then a best-first search of level 0
   // with this query's ef (hnswlib's searchKnn uses one shared ef for all threads).
   tableint current = g.enterpoint_node_;
-  float distance = g.fstdistfunc_(query, g.getDataByInternalId(current), g.dist_func_param_);
+  float distance = distance_to(current);
   for (int level = g.maxlevel_; level > 0; --level) {
     for (bool moved = true; moved;) {
       moved = false;
@@ -166,7 +237,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
       const int size = g.getListCount(list);
       const tableint* neighbours = reinterpret_cast<const tableint*>(list + 1);
       for (int i = 0; i < size; ++i) {
-        const float d = g.fstdistfunc_(query, g.getDataByInternalId(neighbours[i]), g.dist_func_param_);
+        const float d = distance_to(neighbours[i]);
         if (d < distance) {
           distance = d;
           current = neighbours[i];
@@ -189,6 +260,10 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
     return allowed == nullptr || allowed->test(static_cast<std::size_t>(g.getExternalLabel(id)));
   };
   const std::size_t breadth = std::max(ef, k);
+  // A level-0 list holds at most 2 M links; rows are prefetched up to 4 cache lines each.
+  std::vector<tableint> batch(g.maxM0_);
+  std::vector<const float*> rows(g.maxM0_);
+  const std::size_t prefetch_bytes = std::min<std::size_t>(space.row_bytes(), 256);
   std::priority_queue<scored> best;                                                 // worst kept on top
   std::priority_queue<scored, std::vector<scored>, std::greater<scored>> frontier;  // closest first
   visited[current] = tag;
@@ -202,15 +277,28 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
     unsigned int* list = g.get_linklist0(node);
     const int size = g.getListCount(list);
     const tableint* neighbours = reinterpret_cast<const tableint*>(list + 1);
+    // Unvisited neighbours first, then their rows' addresses (each label says where its
+    // row is) and prefetches for all of them, then the distances: the loads of a whole
+    // node's rows are in flight together instead of one after another.
     for (int j = 0; j < size; ++j) {
-      if (j + 1 < size) {
-        __builtin_prefetch(visited + neighbours[j + 1]);
-        __builtin_prefetch(g.getDataByInternalId(neighbours[j + 1]));
-      }
+      __builtin_prefetch(visited + neighbours[j]);
+      __builtin_prefetch(g.getDataByInternalId(neighbours[j]));
+    }
+    int fresh = 0;
+    for (int j = 0; j < size; ++j) {
       const tableint candidate = neighbours[j];
       if (visited[candidate] == tag) continue;
       visited[candidate] = tag;
-      const float dc = g.fstdistfunc_(query, g.getDataByInternalId(candidate), g.dist_func_param_);
+      batch[fresh++] = candidate;
+    }
+    for (int j = 0; j < fresh; ++j) {
+      rows[j] = space.row(g.getExternalLabel(batch[j]));
+      for (std::size_t line = 0; line < prefetch_bytes; line += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(rows[j]) + line);
+    }
+    for (int j = 0; j < fresh; ++j) {
+      const tableint candidate = batch[j];
+      const float dc = space.distance(query, rows[j]);
       if (best.size() < breadth || dc < bound) {
         frontier.emplace(dc, candidate);
         if (accepted(candidate)) {
@@ -231,6 +319,19 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   return out;
 }
 
+std::size_t hnsw_graph::memory_bytes() const {
+  const graph_type& g = *impl_->graph;
+  std::size_t upper = 0;
+  for (std::size_t i = 0; i < g.cur_element_count; ++i)
+    upper += static_cast<std::size_t>(std::max(g.element_levels_[i], 0)) * g.size_links_per_element_;
+  const std::size_t per_slot = g.size_data_per_element_ + sizeof(char*) + sizeof(std::mutex) + sizeof(int);
+  // The label map: one node (key, value, next pointer, cached hash) per element, plus its buckets.
+  const std::size_t label_map =
+      g.label_lookup_.size() * 4 * sizeof(std::size_t) + g.label_lookup_.bucket_count() * sizeof(void*);
+  return g.max_elements_ * per_slot + upper + label_map + g.label_op_locks_.size() * sizeof(std::mutex) +
+         g.max_elements_ * sizeof(hnswlib::vl_type);  // one visited list held by the pool
+}
+
 void hnsw_graph::save(const std::string& path) const {
   impl_->graph->saveIndex(path);
   // hnswlib does not check its writes: confirm the file is complete, and say why not.
@@ -243,7 +344,7 @@ void hnsw_graph::save(const std::string& path) const {
   }
 }
 
-std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, std::size_t dim, bool inner_product,
+std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, const vector_rows& rows, bool inner_product,
                                              std::size_t slot_count) {
   std::ifstream input(path, std::ios::binary | std::ios::ate);
   if (!input) io::throw_io_error("cannot open the HNSW graph file", path);
@@ -251,10 +352,11 @@ std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, std::size_
   std::vector<char> file(size);
   input.seekg(0);
   if (!input.read(file.data(), static_cast<std::streamsize>(size))) io::throw_io_error("cannot read", path);
-  validate_graph_file(file, dim, slot_count);
-  auto state = std::make_unique<impl>(dim, inner_product);
+  if (validate_graph_file(file, rows.dim, slot_count)) file = without_vectors(file, rows.dim);
+  const memory_file validated(file, path);
+  auto state = std::make_unique<impl>(rows, inner_product);
   state->graph = std::make_unique<graph_type>(&state->space);
-  state->graph->loadIndex(path, &state->space, std::max<std::size_t>(slot_count, 1));
+  state->graph->loadIndex(validated.path(), &state->space, std::max<std::size_t>(slot_count, 1));
   return std::unique_ptr<hnsw_graph>(new hnsw_graph(std::move(state)));
 }
 

@@ -81,7 +81,8 @@ search_results merge_locals(Locals& locals, std::size_t nq, std::size_t k) {
 }  // namespace
 
 vector_index::vector_index(std::size_t dim, metric kind, hnsw_params params)
-    : dim_(dim), metric_(kind), params_(params) {
+    : dim_(dim), metric_(kind), params_(params), rows_(std::make_unique<simd::slot_rows>()) {
+  rows_->dim = dim;
   if (dim == 0 || dim > max_dim)
     throw std::invalid_argument("dimension must be between 1 and " + std::to_string(max_dim) + ", got " +
                                 std::to_string(dim));
@@ -111,6 +112,7 @@ void vector_index::ensure_capacity(std::size_t slots) {
   if (slots > std::numeric_limits<std::size_t>::max() / dim_ / sizeof(float))
     throw std::length_error("too many slots for this dimension");
   vectors_.resize(slots * dim_, 0.0f);
+  rows_->base = vectors_.data();  // under the exclusive lock: no graph search is running
   norms_.resize(slots, 0.0f);
   alive_.resize(slots);
 }
@@ -146,9 +148,7 @@ void vector_index::put(const float* vectors, const std::int64_t* slots, std::siz
 }
 
 void vector_index::add_to_graph(const std::int64_t* slots, std::size_t n, int threads) {
-  std::vector<const float*> rows(n);
-  for (std::size_t i = 0; i < n; ++i) rows[i] = row(static_cast<std::size_t>(slots[i]));
-  graph_->hnsw->put(rows.data(), slots, n, threads);
+  graph_->hnsw->put(slots, n, threads);
 }
 
 void vector_index::remove(const std::int64_t* slots, std::size_t n) {
@@ -177,15 +177,23 @@ void vector_index::build_graph(int threads) {
 
 void vector_index::build_graph_locked(int threads) {
   auto fresh = std::make_unique<graph>();
-  fresh->hnsw = std::make_unique<hnsw_graph>(dim_, metric_ != metric::l2, std::max<std::size_t>(live_, 1), params_.m,
+  fresh->hnsw = std::make_unique<hnsw_graph>(*rows_, metric_ != metric::l2, std::max<std::size_t>(live_, 1), params_.m,
                                              params_.ef_construction, params_.seed);
   std::vector<std::int64_t> slots;
   slots.reserve(live_);
   alive_.for_each([&](std::size_t s) { slots.push_back(static_cast<std::int64_t>(s)); });
-  std::vector<const float*> rows(slots.size());
-  for (std::size_t i = 0; i < slots.size(); ++i) rows[i] = row(static_cast<std::size_t>(slots[i]));
-  fresh->hnsw->put(rows.data(), slots.data(), slots.size(), threads);
+  fresh->hnsw->put(slots.data(), slots.size(), threads);
   graph_ = std::move(fresh);
+}
+
+memory_usage vector_index::memory() const {
+  std::shared_lock lock(mutex_);
+  memory_usage m;
+  m.vectors = vectors_.capacity() * sizeof(float);
+  m.norms = norms_.capacity() * sizeof(float);
+  m.slot_map = alive_.words().size() * sizeof(std::uint64_t);
+  m.graph = graph_ ? graph_->hnsw->memory_bytes() : 0;
+  return m;
 }
 
 search_results vector_index::search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
@@ -364,6 +372,7 @@ std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path
   if (index->alive_.count() != live) throw bad("live count does not match the slot map");
   index->live_ = live;
   index->vectors_.resize(slots * dim);
+  index->rows_->base = index->vectors_.data();
   if (std::fread(index->vectors_.data(), sizeof(float), slots * dim, f) != slots * dim) throw bad("truncated vectors");
   for (float v : index->vectors_)
     if (!std::isfinite(v)) throw bad("holds a non-finite value");
@@ -376,7 +385,8 @@ std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path
   if (g != nullptr) {
     std::fclose(g);
     index->graph_ = std::make_unique<graph>();
-    index->graph_->hnsw = hnsw_graph::load(graph_path, dim, kind != static_cast<std::uint64_t>(metric::l2), slots);
+    index->graph_->hnsw =
+        hnsw_graph::load(graph_path, *index->rows_, kind != static_cast<std::uint64_t>(metric::l2), slots);
   }
   return index;
 }

@@ -194,4 +194,15 @@ struct pick_distance {
 
 distance_function hnsw_distance(bool inner_product) noexcept { return run(pick_distance{}, inner_product); }
 
+namespace {
+struct pick_slot_distance {
+  template <class Arch>
+  distance_function operator()(Arch, bool inner_product) const noexcept {
+    return inner_product ? &kernels::hnsw_ip_slot_distance<Arch> : &kernels::hnsw_l2_slot_distance<Arch>;
+  }
+};
+}  // namespace
+
+distance_function hnsw_slot_distance(bool inner_product) noexcept { return run(pick_slot_distance{}, inner_product); }
+
 }  // namespace ragtune::simd

@@ -83,6 +83,11 @@ template <class Arch>
 float hnsw_ip_distance(const void* a, const void* b, const void* dim) noexcept;  // 1 - dot(a, b)
 template <class Arch>
 float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept;  // |a - b|^2
+// The same between the rows of two slot numbers (a, b point at std::size_t; rows at a simd::slot_rows).
+template <class Arch>
+float hnsw_ip_slot_distance(const void* a, const void* b, const void* rows) noexcept;
+template <class Arch>
+float hnsw_l2_slot_distance(const void* a, const void* b, const void* rows) noexcept;
 
 #define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                                  \
   extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)               \
@@ -104,7 +109,9 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept; 
   extern template void minhash_update::operator()<ARCH>(ARCH, const std::uint64_t*, std::size_t, const std::uint64_t*, \
                                                         std::uint64_t*, std::size_t) const noexcept;                   \
   extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
-  extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
+  extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
+  extern template float hnsw_ip_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                   \
+  extern template float hnsw_l2_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 #define RAGTUNE_ISA(name, arch_type, flags, check) RAGTUNE_DECLARE_KERNELS(name##_arch)
 #include "simd/isa_table.def"

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "ragtune/simd/vector_kernels.hpp"
 #include "simd/kernels.hpp"
 
 namespace ragtune::simd::kernels {
@@ -322,6 +323,29 @@ float hnsw_l2_distance(const void* a, const void* b, const void* dim) noexcept {
                             *static_cast<const std::size_t*>(dim));
 }
 
+namespace detail {
+
+inline const float* slot_row(const void* slot, const void* rows) noexcept {
+  std::size_t s;
+  std::memcpy(&s, slot, sizeof(s));
+  const auto* r = static_cast<const simd::slot_rows*>(rows);
+  return r->base + s * r->dim;
+}
+
+}  // namespace detail
+
+template <class Arch>
+float hnsw_ip_slot_distance(const void* a, const void* b, const void* rows) noexcept {
+  return 1.0f - detail::dot<Arch>(detail::slot_row(a, rows), detail::slot_row(b, rows),
+                                  static_cast<const simd::slot_rows*>(rows)->dim);
+}
+
+template <class Arch>
+float hnsw_l2_slot_distance(const void* a, const void* b, const void* rows) noexcept {
+  return detail::l2sq<Arch>(detail::slot_row(a, rows), detail::slot_row(b, rows),
+                            static_cast<const simd::slot_rows*>(rows)->dim);
+}
+
 // The kernel files compile with -ffp-contract=off, so `o + a * c` stays two roundings.
 template <class Arch>
 void add_product::operator()(Arch, float* out, const float* acc, float c, std::size_t n) const noexcept {
@@ -526,6 +550,8 @@ void minhash_update::operator()(Arch, const std::uint64_t* hashes, std::size_t c
   template void minhash_update::operator()<ARCH>(ARCH, const std::uint64_t*, std::size_t, const std::uint64_t*,      \
                                                  std::uint64_t*, std::size_t) const noexcept;                        \
   template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                             \
-  template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;
+  template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;                             \
+  template float hnsw_ip_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
+  template float hnsw_l2_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 }  // namespace ragtune::simd::kernels

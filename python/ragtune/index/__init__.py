@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .hit import Hit
 from .index import Index
+from .memory import IndexMemory
 from .sharded import ShardedIndex
 
-__all__ = ["Hit", "Index", "ShardedIndex"]
+__all__ = ["Hit", "Index", "IndexMemory", "ShardedIndex"]

@@ -56,6 +56,11 @@ class EmbeddingCache:
         self._new_keys: list[bytes] = []
         self._new_vectors: list[np.ndarray] = []
 
+    def memory_bytes(self) -> int:
+        """Bytes of cached keys and vectors (a memory-mapped file counts at its size)."""
+        return int(self._keys.nbytes + self._vectors.nbytes + sum(v.nbytes for v in self._new_vectors)
+                   + len(self._new_keys) * DIGEST_BYTES)
+
     def __len__(self) -> int:
         # Keys are unique across the saved and the new rows, so no lookup table is needed
         # (stats() on a loaded index must not build one).

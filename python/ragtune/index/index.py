@@ -23,6 +23,7 @@ from ..embeddings.base import Embedder, resolve_embedding
 from ..embeddings.spec import describe, embedder_from_spec
 from .filters import FilterCompiler, filter_key
 from .fusion import fuse_rankings, maximal_marginal_relevance
+from .memory import IndexMemory, python_bytes
 from .hit import Hit
 from .._files import write_file
 from .embedding_cache import DEFAULT_LIMIT, KEYS_FILE, VECTORS_FILE, EmbeddingCache
@@ -406,6 +407,28 @@ class Index:
                 "cache_entries": len(self._cache) if self._cache is not None else 0,
                 "cache_limit": self.cache_limit, "embedded": self._embedded, "reused": self._reused,
             }
+
+    def memory(self) -> IndexMemory:
+        """Bytes held, by part: vectors (the one copy, which the graph reads by slot),
+        graph, BM25, records and the embedding cache (see :class:`IndexMemory`).
+
+        Examples
+        --------
+        >>> from ragtune.embeddings import HashingEmbeddings
+        >>> index = Index(embedding=HashingEmbeddings(dim=8))
+        >>> _ = index.add(["a b", "c"], ids=["x", "y"])
+        >>> index.memory().count
+        2
+        """
+        with self._lock.reading():
+            vectors = self._vectors.memory() if self._vectors is not None else {}
+            records = self._records
+            cache = self._cache.memory_bytes() if self._cache is not None else 0
+            return IndexMemory(
+                vectors=vectors.get("vectors", 0) + vectors.get("norms", 0) + vectors.get("slot_map", 0),
+                graph=vectors.get("graph", 0), bm25=self._bm25.memory(),
+                records=python_bytes([records.records, records.slot_of, records.free]), embedding_cache=cache,
+                count=len(records))
 
     # -- reading and deleting ------------------------------------------------------
 

@@ -68,6 +68,10 @@ class bm25_index {
   search_results search_tokens(const std::vector<std::vector<std::string>>& queries, std::size_t k,
                                const bitset* filter, int threads, const corpus_statistics* corpus = nullptr) const;
 
+  /// @brief Bytes held (vocabulary, postings, per-document terms and lengths), estimated from
+  ///        container capacities (hash-map nodes counted at their usual libstdc++ size).
+  std::size_t memory_bytes() const;
+
   void save(const std::string& path) const;
   /// @brief Reads what save() wrote. Slots must lie below @p slot_limit (the caller knows how many
   ///        slots the index has, e.g. from the vector file, whose size backs that number): a

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ragtune/index/bitset.hpp"
+#include "ragtune/simd/vector_kernels.hpp"
 #include "ragtune/util/fair_shared_mutex.hpp"
 
 namespace ragtune::index {
@@ -41,6 +42,15 @@ struct search_results {
 
   /// @brief nq rows of k empty hits (slot -1, score -inf).
   static search_results empty(std::size_t nq, std::size_t k);
+};
+
+/// @brief Bytes held by a vector_index, by part.
+struct memory_usage {
+  std::size_t vectors = 0;   ///< the rows (one copy: the graph reads them from here)
+  std::size_t norms = 0;     ///< squared norms per slot (L2 through dot products)
+  std::size_t slot_map = 0;  ///< the live-slot bitset
+  std::size_t graph = 0;     ///< HNSW links and hnswlib's per-element bookkeeping (0 without a graph)
+  std::size_t total() const noexcept { return vectors + norms + slot_map + graph; }
 };
 
 /// @brief Thread-safe: searches share a lock; put/remove/load take it exclusively.
@@ -74,6 +84,9 @@ class vector_index {
   search_results search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter, search_mode mode,
                         std::size_t ef, int threads) const;
 
+  /// @brief Bytes held, by part (allocated capacity, not only live slots).
+  memory_usage memory() const;
+
   /// @brief Builds the HNSW graph over all live vectors now (otherwise built once the
   ///        collection reaches min_graph_size).
   void build_graph(int threads);
@@ -105,8 +118,9 @@ class vector_index {
   std::size_t dim_;
   metric metric_;
   hnsw_params params_;
-  std::vector<float> vectors_;  // slot-major
-  std::vector<float> norms_;    // squared norm of each slot's vector (for L2 through dot products)
+  std::vector<float> vectors_;             // slot-major; the only copy (the graph reads rows through rows_)
+  std::unique_ptr<simd::slot_rows> rows_;  // vectors_'s address for the graph, kept current on growth
+  std::vector<float> norms_;               // squared norm of each slot's vector (for L2 through dot products)
   bitset alive_;
   std::size_t live_ = 0;
   std::unique_ptr<graph> graph_;

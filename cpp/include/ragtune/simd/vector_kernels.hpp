@@ -36,4 +36,14 @@ using distance_function = float (*)(const void*, const void*, const void*);
 /// @brief The active ISA's distance: 1 - dot(a, b) when @p inner_product, else squared L2.
 distance_function hnsw_distance(bool inner_product) noexcept;
 
+/// @brief Rows of floats: row s is base + s * dim.
+struct slot_rows {
+  const float* base = nullptr;
+  std::size_t dim = 0;
+};
+
+/// @brief hnsw_distance over slot numbers: a and b point at slot numbers (std::size_t), the
+///        parameter at a slot_rows; the distance is between rows *a and *b.
+distance_function hnsw_slot_distance(bool inner_product) noexcept;
+
 }  // namespace ragtune::simd
