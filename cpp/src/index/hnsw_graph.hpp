@@ -25,8 +25,11 @@ using vector_rows = simd::slot_rows;
 
 class hnsw_graph {
  public:
-  hnsw_graph(const vector_rows& rows, bool inner_product, std::size_t capacity, std::size_t m,
-             std::size_t ef_construction, std::size_t seed);
+  // A graph over these slots' rows, built at construction speed (rows inside the
+  // elements while building, dropped when done).
+  static std::unique_ptr<hnsw_graph> build(const vector_rows& rows, bool inner_product, const std::int64_t* slots,
+                                           std::size_t n, std::size_t m, std::size_t ef_construction, std::size_t seed,
+                                           int threads);
   ~hnsw_graph();
 
   // Adds or replaces each slot (hnswlib label = slot; its vector is its row), in parallel.

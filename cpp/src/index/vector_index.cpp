@@ -177,12 +177,11 @@ void vector_index::build_graph(int threads) {
 
 void vector_index::build_graph_locked(int threads) {
   auto fresh = std::make_unique<graph>();
-  fresh->hnsw = std::make_unique<hnsw_graph>(*rows_, metric_ != metric::l2, std::max<std::size_t>(live_, 1), params_.m,
-                                             params_.ef_construction, params_.seed);
   std::vector<std::int64_t> slots;
   slots.reserve(live_);
   alive_.for_each([&](std::size_t s) { slots.push_back(static_cast<std::int64_t>(s)); });
-  fresh->hnsw->put(slots.data(), slots.size(), threads);
+  fresh->hnsw = hnsw_graph::build(*rows_, metric_ != metric::l2, slots.data(), slots.size(), params_.m,
+                                  params_.ef_construction, params_.seed, threads);
   graph_ = std::move(fresh);
 }
 
