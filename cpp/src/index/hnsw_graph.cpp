@@ -201,6 +201,20 @@ struct hnsw_graph::impl {
   impl(const vector_rows& rows, bool inner_product) : space(rows, inner_product) {}
   slot_space space;
   std::unique_ptr<graph_type> graph;
+  // Each element's slot, densely by internal id (4 bytes each: it stays in cache, where
+  // the labels inside the elements would each cost a miss during search).
+  std::vector<std::uint32_t> slot_of;
+
+  // Records the slots of elements added since the last call.
+  void index_new_elements() {
+    const graph_type& g = *graph;
+    for (std::size_t id = slot_of.size(); id < g.cur_element_count; ++id) {
+      const auto label = g.getExternalLabel(static_cast<tableint>(id));
+      if (label > std::numeric_limits<std::uint32_t>::max())
+        throw std::length_error("the HNSW graph holds slots below 2^32 only");
+      slot_of.push_back(static_cast<std::uint32_t>(label));
+    }
+  }
 
   // Rewrites a graph built over row_space into the slot-only layout, in place of its
   // level-0 block: each element keeps its links and label; hnswlib then calls the
@@ -241,6 +255,7 @@ std::unique_ptr<hnsw_graph> hnsw_graph::build(const vector_rows& rows, bool inne
     g.addPoint(rows.base + slot * rows.dim, static_cast<hnswlib::labeltype>(slot));
   });
   state->drop_rows();
+  state->index_new_elements();
   return std::unique_ptr<hnsw_graph>(new hnsw_graph(std::move(state)));
 }
 
@@ -260,6 +275,7 @@ void hnsw_graph::put(const std::int64_t* slots, std::size_t n, int threads) {
     const auto slot = static_cast<hnswlib::labeltype>(slots[i]);
     g.addPoint(&slot, slot);
   });
+  impl_->index_new_elements();
 }
 
 void hnsw_graph::remove(std::int64_t slot) {
@@ -273,7 +289,8 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
                                             const bitset* allowed) const {
   const graph_type& g = *impl_->graph;
   const slot_space& space = impl_->space;
-  auto distance_to = [&](tableint id) { return space.to_query(query, g.getExternalLabel(id)); };
+  const std::uint32_t* slot_of = impl_->slot_of.data();
+  auto distance_to = [&](tableint id) { return space.to_query(query, slot_of[id]); };
   std::vector<scored_slot> out;
   if (g.cur_element_count == 0 || k == 0) return out;
   // Greedy descent through the upper levels, then a best-first search of level 0
@@ -307,7 +324,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   const bool check_deleted = g.num_deleted_ > 0;
   auto accepted = [&](tableint id) {
     if (check_deleted && g.isMarkedDeleted(id)) return false;
-    return allowed == nullptr || allowed->test(static_cast<std::size_t>(g.getExternalLabel(id)));
+    return allowed == nullptr || allowed->test(slot_of[id]);
   };
   const std::size_t breadth = std::max(ef, k);
   // A level-0 list holds at most 2 M links; rows are prefetched up to 4 cache lines each.
@@ -327,13 +344,10 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
     unsigned int* list = g.get_linklist0(node);
     const int size = g.getListCount(list);
     const tableint* neighbours = reinterpret_cast<const tableint*>(list + 1);
-    // Unvisited neighbours first, then their rows' addresses (each label says where its
-    // row is) and prefetches for all of them, then the distances: the loads of a whole
-    // node's rows are in flight together instead of one after another.
-    for (int j = 0; j < size; ++j) {
-      __builtin_prefetch(visited + neighbours[j]);
-      __builtin_prefetch(g.getDataByInternalId(neighbours[j]));
-    }
+    // Unvisited neighbours first, then their rows' addresses (from the dense slot array)
+    // and prefetches for all of them, then the distances: the loads of a whole node's
+    // rows are in flight together instead of one after another.
+    for (int j = 0; j < size; ++j) __builtin_prefetch(visited + neighbours[j]);
     int fresh = 0;
     for (int j = 0; j < size; ++j) {
       const tableint candidate = neighbours[j];
@@ -342,7 +356,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
       batch[fresh++] = candidate;
     }
     for (int j = 0; j < fresh; ++j) {
-      rows[j] = space.row(g.getExternalLabel(batch[j]));
+      rows[j] = space.row(slot_of[batch[j]]);
       for (std::size_t line = 0; line < prefetch_bytes; line += 64)
         __builtin_prefetch(reinterpret_cast<const char*>(rows[j]) + line);
     }
@@ -351,6 +365,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
       const float dc = space.distance(query, rows[j]);
       if (best.size() < breadth || dc < bound) {
         frontier.emplace(dc, candidate);
+        __builtin_prefetch(g.get_linklist0(frontier.top().second));  // the next node to expand
         if (accepted(candidate)) {
           best.emplace(dc, candidate);
           if (best.size() > breadth) best.pop();
@@ -363,7 +378,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   while (best.size() > k) best.pop();
   out.resize(best.size());
   for (std::size_t i = best.size(); i-- > 0;) {
-    out[i] = {best.top().first, static_cast<std::int64_t>(g.getExternalLabel(best.top().second))};
+    out[i] = {best.top().first, static_cast<std::int64_t>(slot_of[best.top().second])};
     best.pop();
   }
   return out;
@@ -379,6 +394,7 @@ std::size_t hnsw_graph::memory_bytes() const {
   const std::size_t label_map =
       g.label_lookup_.size() * 4 * sizeof(std::size_t) + g.label_lookup_.bucket_count() * sizeof(void*);
   return g.max_elements_ * per_slot + upper + label_map + g.label_op_locks_.size() * sizeof(std::mutex) +
+         impl_->slot_of.capacity() * sizeof(std::uint32_t) +
          g.max_elements_ * sizeof(hnswlib::vl_type);  // one visited list held by the pool
 }
 
@@ -407,6 +423,7 @@ std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, const vect
   auto state = std::make_unique<impl>(rows, inner_product);
   state->graph = std::make_unique<graph_type>(&state->space);
   state->graph->loadIndex(validated.path(), &state->space, std::max<std::size_t>(slot_count, 1));
+  state->index_new_elements();
   return std::unique_ptr<hnsw_graph>(new hnsw_graph(std::move(state)));
 }
 
