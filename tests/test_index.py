@@ -314,6 +314,46 @@ def test_batched_fusion_equals_the_per_query_fusion_with_ties_and_padding():
             assert got == expected, (q, got, expected)
 
 
+def _with_rows_inside(graph: bytes, rows: np.ndarray) -> bytes:
+    """A slot-only graph file rewritten as ragtune wrote graphs before format version 2:
+    each element's row between its links and its label."""
+    import struct
+
+    count, size_per_element, label_offset, offset_data = struct.unpack_from("<QQQQ", graph, 16)
+    dim = rows.shape[1]
+    old = bytearray(graph[:96])
+    struct.pack_into("<QQ", old, 24, offset_data + dim * 4 + 8, offset_data + dim * 4)
+    for i in range(count):
+        element = graph[96 + i * size_per_element:96 + (i + 1) * size_per_element]
+        (slot,) = struct.unpack_from("<Q", element, offset_data)
+        old += element[:offset_data] + rows[slot].tobytes() + element[offset_data:]
+    return bytes(old + graph[96 + count * size_per_element:])
+
+
+def test_a_version_1_snapshot_still_loads_and_searches_the_same(tmp_path):
+    import hashlib
+    import json
+
+    index, vectors = random_index(n=1500, exact_below=100)
+    snapshot = index.save(tmp_path / "ix")
+    graph = snapshot / "graph.bin"
+    rows = index._vectors.get(np.arange(1500, dtype=np.int64))
+    graph.write_bytes(_with_rows_inside(graph.read_bytes(), rows))
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest["version"] = 1
+    manifest["files"]["graph.bin"] = {"bytes": graph.stat().st_size,
+                                      "sha256": hashlib.sha256(graph.read_bytes()).hexdigest()}
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+    loaded = Index.load(tmp_path / "ix", embedding=HashingEmbeddings(dim=vectors.shape[1]))
+    for q in vectors[:20]:
+        assert [(h.id, h.score) for h in loaded.search_by_vector(q, k=5)] == \
+            [(h.id, h.score) for h in index.search_by_vector(q, k=5)]
+    manifest["version"] = 3
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="format version 3; this ragtune reads version 1 or 2: upgrade"):
+        Index.load(tmp_path / "ix", embedding=HashingEmbeddings(dim=vectors.shape[1]))
+
+
 def test_the_graph_holds_no_vectors_and_old_graph_files_still_load(tmp_path):
     """One copy of each vector: the graph file keeps links and slots only (graphs saved
     before that layout, with every vector inside, are converted on load and search the same)."""
@@ -330,15 +370,7 @@ def test_the_graph_holds_no_vectors_and_old_graph_files_still_load(tmp_path):
     assert count == n and label_offset == offset_data and size_per_element == offset_data + 8  # links + slot
 
     # The same graph as ragtune wrote it before: each element's row between its links and its label.
-    rows = index.get(np.arange(n, dtype=np.int64))
-    old = bytearray(graph[:96])
-    struct.pack_into("<QQ", old, 24, offset_data + dim * 4 + 8, offset_data + dim * 4)
-    for i in range(n):
-        element = graph[96 + i * size_per_element:96 + (i + 1) * size_per_element]
-        (slot,) = struct.unpack_from("<Q", element, offset_data)
-        old += element[:offset_data] + rows[slot].tobytes() + element[offset_data:]
-    old += graph[96 + n * size_per_element:]
-    (tmp_path / "old.bin").write_bytes(bytes(old))
+    (tmp_path / "old.bin").write_bytes(_with_rows_inside(graph, index.get(np.arange(n, dtype=np.int64))))
 
     queries = rng.normal(size=(50, dim)).astype(np.float32)
     new_layout = _core.VectorIndex.load(str(tmp_path / "vectors.bin"), str(tmp_path / "graph.bin"))
@@ -364,3 +396,29 @@ def test_memory_reports_each_part_and_one_copy_of_the_vectors():
     index.delete([str(i) for i in range(100)])
     assert index.memory().count == 4900
     assert Index(embedding=HashingEmbeddings(dim=8)).memory().total < 1000
+
+
+def test_an_upper_level_link_to_an_element_below_that_level_is_refused(tmp_path):
+    """The search descends through upper-level links and reads the neighbour's list of the
+    same level: a file linking to an element without one must be refused, not searched."""
+    import struct
+
+    rng = np.random.default_rng(2)
+    index = _core.VectorIndex(dim=8, metric="cosine", m=4, ef_construction=32, min_graph_size=0)
+    index.put(rng.normal(size=(400, 8)).astype(np.float32), np.arange(400, dtype=np.int64), threads=1)
+    index.save(str(tmp_path / "vectors.bin"), str(tmp_path / "graph.bin"))
+    graph = bytearray((tmp_path / "graph.bin").read_bytes())
+    count, size_per_element = struct.unpack_from("<QQ", graph, 16)
+    max_m = struct.unpack_from("<Q", graph, 56)[0]
+    at, levels, lists = 96 + count * size_per_element, [], []
+    for _ in range(count):
+        (size,) = struct.unpack_from("<I", graph, at)
+        levels.append(size // (max_m * 4 + 4))
+        lists.append(at + 4)
+        at += 4 + size
+    upper = next(i for i in range(count) if levels[i] >= 1 and struct.unpack_from("<I", graph, lists[i])[0] & 0xFFFF)
+    base_only = next(i for i in range(count) if levels[i] == 0)
+    struct.pack_into("<I", graph, lists[upper] + 4, base_only)  # its first level-1 link now points down
+    (tmp_path / "graph.bin").write_bytes(bytes(graph))
+    with pytest.raises(ValueError, match="below its level"):
+        _core.VectorIndex.load(str(tmp_path / "vectors.bin"), str(tmp_path / "graph.bin"))

@@ -207,3 +207,27 @@ def test_a_dataset_pickles_after_writing(tmp_path, assembled):
     write_jsonl(copy, tmp_path / "b.jsonl", "eval")
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     assert copy.report == assembled.report and len(copy) == len(assembled)
+
+
+def test_columns_changed_after_a_write_are_what_the_next_write_encodes(tmp_path, assembled):
+    columns = RaftColumns.from_examples(list(assembled.examples)[:3])
+    write_jsonl(columns, tmp_path / "a.jsonl", "eval")
+    columns.texts[int(columns.documents[0])] = "CHANGED"
+    columns.documents[:] = columns.documents[::-1].copy()
+    write_jsonl(columns, tmp_path / "b.jsonl", "eval")
+    assert (tmp_path / "b.jsonl").read_bytes() == reference_jsonl(list(RaftExamples(columns)), "eval")
+    # An out-of-range index set after the columns were built is refused, not read.
+    columns.documents[0] = 5_000_000_000
+    with pytest.raises(ValueError, match="not among"):
+        write_jsonl(columns, tmp_path / "c.jsonl", "eval")
+
+
+def test_edited_examples_are_assigned_back(assembled):
+    data = RaftDataset(list(assembled.examples), assembled.report)
+    assert data == assembled
+    edited = list(data.examples)
+    edited[0].cot_answer = "<ANSWER>: edited"
+    data.examples[1].cot_answer = "lost: each access builds a new example"
+    data.examples = edited
+    assert data.examples[0].cot_answer == "<ANSWER>: edited" and data.examples[1] == assembled.examples[1]
+    assert data != assembled

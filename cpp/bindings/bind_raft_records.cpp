@@ -4,6 +4,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +48,13 @@ index_array indices(const py::handle& values, const char* what) {
   return a;
 }
 
+// A private copy: the arrays are checked once, so the caller must not be able to change
+// them afterwards (ensure() hands back the caller's own array when it is already int64).
+index_array owned_indices(const py::handle& values, const char* what) {
+  const index_array given = indices(values, what);
+  return index_array(given.shape(0), given.data());
+}
+
 class records {
  public:
   records(const py::sequence& texts, const py::sequence& titles, const py::sequence& ids, const py::sequence& types,
@@ -53,10 +62,10 @@ class records {
           const py::handle& documents, const py::handle& oracle_offsets, const py::handle& oracle_positions)
       : strings_{py::tuple(texts), py::tuple(titles),    py::tuple(ids),
                  py::tuple(types), py::tuple(questions), py::tuple(cot_answers)},
-        document_offsets_(indices(document_offsets, "document_offsets")),
-        documents_(indices(documents, "documents")),
-        oracle_offsets_(indices(oracle_offsets, "oracle_offsets")),
-        oracle_positions_(indices(oracle_positions, "oracle_positions")) {
+        document_offsets_(owned_indices(document_offsets, "document_offsets")),
+        documents_(owned_indices(documents, "documents")),
+        oracle_offsets_(owned_indices(oracle_offsets, "oracle_offsets")),
+        oracle_positions_(owned_indices(oracle_positions, "oracle_positions")) {
     columns_.texts = utf8_views(strings_[0], "texts");
     columns_.titles = utf8_views(strings_[1], "titles");
     columns_.ids = utf8_views(strings_[2], "ids");
@@ -79,12 +88,14 @@ class records {
   std::size_t rows() const { return columns_.rows(); }
 
   std::uint64_t write_jsonl(const std::string& format, const std::string& system_prompt, std::size_t first,
-                            std::size_t last, int fd, std::uint64_t offset, const std::string& path,
-                            int threads) const {
+                            std::size_t last, int fd, std::uint64_t offset, const std::string& path, int threads) {
     const auto kind = rf::parse_record_format(format);
     if (fd < 0) throw py::value_error("fd must be an open file descriptor");
     py::gil_scoped_release nogil;
-    return rf::write_jsonl(columns_, kind, system_prompt, first, last, fd, offset, path, threads);
+    // The pool is escaped once for all the calls that write one file in parts.
+    std::lock_guard<std::mutex> lock(pool_mutex_);
+    if (!pool_) pool_ = std::make_unique<rf::escaped_pool>(rf::escape_pool(columns_, threads));
+    return rf::write_jsonl(columns_, *pool_, kind, system_prompt, first, last, fd, offset, path, threads);
   }
 
   py::bytes encode(const std::string& format, const std::string& system_prompt, std::size_t row) const {
@@ -113,6 +124,8 @@ class records {
   py::tuple strings_[6];
   index_array document_offsets_, documents_, oracle_offsets_, oracle_positions_;
   rf::record_columns columns_;
+  std::mutex pool_mutex_;
+  std::unique_ptr<rf::escaped_pool> pool_;
 };
 
 template <class T>

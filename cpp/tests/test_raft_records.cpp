@@ -98,7 +98,8 @@ TEST(RaftRecords, ParallelWritesGiveTheSameFileAsOneThread) {
     const int fd = mkstemp(path);
     ASSERT_GE(fd, 0);
     ASSERT_EQ(::write(fd, "header\n", 7), 7);
-    const auto written = rf::write_jsonl(columns, rf::record_format::hf, "", 0, 1000, fd, 7, path, threads);
+    const auto pool = rf::escape_pool(columns, threads);
+    const auto written = rf::write_jsonl(columns, pool, rf::record_format::hf, "", 0, 1000, fd, 7, path, threads);
     ::close(fd);
     EXPECT_EQ(written, expected.size());
     EXPECT_EQ(read_file(path), "header\n" + expected) << threads << " threads";

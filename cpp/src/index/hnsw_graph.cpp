@@ -118,7 +118,10 @@ bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
   if (count > 0 && entry_point >= count) bad("entry point out of range");
   if (count > (file.size() - at) / size_per_element) bad("truncated level-0 data");
   const std::size_t level0_start = at;
-  auto check_list = [&](const char* list, std::size_t limit) {
+  std::vector<std::size_t> levels_of;  // filled before any upper-level list is checked
+  // A list of `level` (0: the base layer) may only link to elements that reach that
+  // level: the search's descent reads the neighbour's list of the same level.
+  auto check_list = [&](const char* list, std::size_t limit, std::size_t level) {
     unsigned int header;
     std::memcpy(&header, list, sizeof(header));
     const std::size_t n = header & 0xFFFF;  // the low 16 bits count links; byte 2 is the delete mark
@@ -127,27 +130,34 @@ bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
       tableint neighbour;
       std::memcpy(&neighbour, list + sizeof(unsigned int) + i * sizeof(tableint), sizeof(neighbour));
       if (neighbour >= count) bad("a link points past the last element");
+      if (level > 0 && levels_of[neighbour] < level) bad("a link points to an element below its level");
     }
   };
   for (std::size_t i = 0; i < count; ++i) {
     const char* element = file.data() + level0_start + i * size_per_element;
-    check_list(element, max_m0);
+    check_list(element, max_m0, 0);
     hnswlib::labeltype label;
     std::memcpy(&label, element + label_offset, sizeof(label));
     if (label >= slot_count) bad("a label is not a slot");
   }
   at = level0_start + count * size_per_element;
   int highest = 0;
+  levels_of.resize(count);
+  std::vector<std::size_t> lists_at(count);
   for (std::size_t i = 0; i < count; ++i) {
     const auto size = read_pod<unsigned int>(file, at);
     if (size % links != 0) bad("an upper-level list has a partial entry");
     const std::size_t levels = size / links;
     if (levels > static_cast<std::size_t>(max_level)) bad("an element is above the top level");
     if (size > file.size() - at) bad("truncated upper-level links");
-    for (std::size_t level = 0; level < levels; ++level) check_list(file.data() + at + level * links, max_m);
+    levels_of[i] = levels;
+    lists_at[i] = at;
     if (i == entry_point) highest = static_cast<int>(levels);
     at += size;
   }
+  for (std::size_t i = 0; i < count; ++i)
+    for (std::size_t level = 1; level <= levels_of[i]; ++level)
+      check_list(file.data() + lists_at[i] + (level - 1) * links, max_m, level);
   if (at != file.size()) bad("trailing bytes after the last element");
   if (count > 0 && highest != max_level) bad("the entry point is not on the top level");
   if (level0_start != header_bytes) bad("unexpected header size");
@@ -182,9 +192,15 @@ std::vector<char> without_vectors(const std::vector<char>& file, std::size_t dim
 // in-memory file, so what it reads is exactly what was checked.
 class memory_file {
  public:
-  memory_file(const std::vector<char>& bytes, const std::string& origin) : fd_(::memfd_create("ragtune-graph", 0)) {
+  memory_file(const std::vector<char>& bytes, const std::string& origin)
+      : fd_(::memfd_create("ragtune-graph", MFD_CLOEXEC)) {
     if (fd_ < 0) io::throw_io_error("cannot create an in-memory copy of", origin);
-    io::write_all_at(fd_, bytes.data(), bytes.size(), 0, origin);
+    try {
+      io::write_all_at(fd_, bytes.data(), bytes.size(), 0, origin);
+    } catch (...) {
+      ::close(fd_);
+      throw;
+    }
   }
   ~memory_file() { ::close(fd_); }
   memory_file(const memory_file&) = delete;
@@ -271,10 +287,15 @@ void hnsw_graph::put(const std::int64_t* slots, std::size_t n, int threads) {
   if (needed > g.max_elements_) g.resizeIndex(std::max(needed, 2 * g.max_elements_));
   // An existing label (a reused or overwritten slot) is un-deleted and updated in place by hnswlib.
   // The data hnswlib is given for a new element is its slot number, which is also its label.
-  ragtune::util::parallel_for_each(n, threads, [&](std::size_t i) {
-    const auto slot = static_cast<hnswlib::labeltype>(slots[i]);
-    g.addPoint(&slot, slot);
-  });
+  try {
+    ragtune::util::parallel_for_each(n, threads, [&](std::size_t i) {
+      const auto slot = static_cast<hnswlib::labeltype>(slots[i]);
+      g.addPoint(&slot, slot);
+    });
+  } catch (...) {
+    impl_->index_new_elements();  // the inserts that did succeed are searchable: their slots must be known
+    throw;
+  }
   impl_->index_new_elements();
 }
 

@@ -76,23 +76,19 @@ void append_inner(std::string& out, const std::string& quoted_text) {
   out.append(quoted_text, 1, quoted_text.size() - 2);
 }
 
-// The pool texts and titles that rows [first, last) show, escaped once each (empty
-// strings stand for entries no row shows).
-struct escaped_pool {
-  std::vector<std::string> texts, titles;
-};
-
-escaped_pool escape_pool(const record_columns& c, std::size_t first, std::size_t last, bool with_titles, int threads) {
+// The pool texts and titles that rows [first, last) show, as quoted JSON strings (entries
+// no row shows stay empty: they are never read).
+escaped_pool escape_shown(const record_columns& c, std::size_t first, std::size_t last, int threads) {
   std::vector<std::uint8_t> shown(c.texts.size(), 0);
   for (auto k = c.document_offsets[first]; k < c.document_offsets[last]; ++k)
     shown[static_cast<std::size_t>(c.documents[k])] = 1;
   escaped_pool pool;
   pool.texts.resize(c.texts.size());
-  if (with_titles) pool.titles.resize(c.titles.size());
+  pool.titles.resize(c.titles.size());
   util::parallel_for_each(c.texts.size(), threads, [&](std::size_t i) {
     if (!shown[i]) return;
     pool.texts[i] = quoted(c.texts[i]);
-    if (with_titles) pool.titles[i] = quoted(c.titles[i]);
+    pool.titles[i] = quoted(c.titles[i]);
   });
   return pool;
 }
@@ -267,17 +263,22 @@ bool final_answer(std::string_view cot_answer, std::string_view& answer) {
 std::string encode_record(const record_columns& columns, record_format format, std::string_view system_prompt,
                           std::size_t row) {
   check_range(columns, row, row + 1);
-  const escaped_pool pool = escape_pool(columns, row, row + 1, format == record_format::hf, 1);
+  const escaped_pool pool = escape_shown(columns, row, row + 1, 1);
   std::string out;
   record_encoder(columns, format, system_prompt, pool).encode(row, out);
   return out;
 }
 
-std::uint64_t write_jsonl(const record_columns& columns, record_format format, std::string_view system_prompt,
-                          std::size_t first, std::size_t last, int fd, std::uint64_t offset, const std::string& path,
-                          int threads) {
+escaped_pool escape_pool(const record_columns& columns, int threads) {
+  return escape_shown(columns, 0, columns.rows(), threads);
+}
+
+std::uint64_t write_jsonl(const record_columns& columns, const escaped_pool& pool, record_format format,
+                          std::string_view system_prompt, std::size_t first, std::size_t last, int fd,
+                          std::uint64_t offset, const std::string& path, int threads) {
   check_range(columns, first, last);
-  const escaped_pool pool = escape_pool(columns, first, last, format == record_format::hf, threads);
+  if (pool.texts.size() != columns.texts.size() || pool.titles.size() != columns.titles.size())
+    throw std::invalid_argument("the escaped pool was made for other columns");
   const record_encoder encoder(columns, format, system_prompt, pool);
   const std::uint64_t start = offset;
   std::vector<std::string> blocks(blocks_per_window);

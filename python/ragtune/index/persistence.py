@@ -32,7 +32,10 @@ from typing import Any
 from .._files import fsync_path, write_file
 
 FORMAT = "ragtune-index"
-VERSION = 1
+# 2: graph files hold links and slots only (the vectors live in vectors.bin alone).
+# Version 1 snapshots still load: their graphs are converted when read.
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 CURRENT = "CURRENT"
 _SNAPSHOT = re.compile(r"^snapshot-(\d{6,})$")
 
@@ -91,15 +94,17 @@ def commit_snapshot(root: Path, staging: Path, settings: dict[str, Any]) -> Path
     return final
 
 
-def check_format(manifest: Any, expected: str, version: int, *, where: str, kind: str) -> None:
-    """Refuse a manifest of another format or version, naming both (saved indexes and
-    sharded indexes share the rule)."""
+def check_format(manifest: Any, expected: str, versions: int | tuple[int, ...], *, where: str, kind: str) -> None:
+    """Refuse a manifest of another format or of a version this ragtune does not read,
+    naming both (saved indexes and sharded indexes share the rule)."""
     found = manifest.get("format") if isinstance(manifest, dict) else None
     if found != expected:
         raise ValueError(f"{where} is not a {kind} (format {found!r})")
-    if manifest.get("version") != version:
+    readable = (versions,) if isinstance(versions, int) else versions
+    if manifest.get("version") not in readable:
+        shown = " or ".join(str(v) for v in readable)
         raise ValueError(f"{where} was written by {kind} format version {manifest.get('version')!r}; this ragtune "
-                         f"reads version {version}: upgrade ragtune, or rebuild it")
+                         f"reads version {shown}: upgrade ragtune, or rebuild it")
 
 
 def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
@@ -112,7 +117,7 @@ def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> 
         raise ValueError(f"{snapshot} has no manifest.json; it is not a complete ragtune index") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"{snapshot}/manifest.json is corrupted: {error}") from None
-    check_format(manifest, FORMAT, VERSION, where=str(snapshot), kind="ragtune index")
+    check_format(manifest, FORMAT, READABLE_VERSIONS, where=str(snapshot), kind="ragtune index")
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise ValueError(f"{snapshot}/manifest.json lists no files")

@@ -82,7 +82,8 @@ class RaftReport:
 class RaftDataset:
     """Assembled examples, kept as columns (:class:`~ragtune.raft.columns.RaftColumns`),
     and the report. ``examples`` is a read-only sequence that builds each
-    :class:`RaftExample` when it is indexed or iterated; the writers
+    :class:`RaftExample` when it is indexed or iterated (to edit examples, change a
+    ``list(data.examples)`` and assign it back to ``data.examples``); the writers
     (:func:`~ragtune.raft.write_jsonl`, :func:`~ragtune.raft.write_parquet`,
     :func:`~ragtune.raft.to_dataset`) encode the columns without building them.
 
@@ -102,11 +103,23 @@ class RaftDataset:
 
     @property
     def examples(self) -> RaftExamples:
-        """The examples, built on access."""
+        """The examples, each built anew on access: changing one does not change the
+        dataset. Assign a list of examples to replace them."""
         return RaftExamples(self.columns)
+
+    @examples.setter
+    def examples(self, examples: Iterable[RaftExample]) -> None:
+        self.columns = RaftColumns.from_examples(examples)
 
     def __len__(self) -> int:
         return len(self.columns)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RaftDataset):
+            return NotImplemented
+        return self.report == other.report and self.examples == list(other.examples)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by content
 
     def __repr__(self) -> str:
         r = self.report

@@ -11,7 +11,7 @@ strings, not five million, and the C++ writer escapes each chunk once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
@@ -45,7 +45,6 @@ class RaftColumns:
     oracle_offsets: np.ndarray
     oracle_positions: np.ndarray
     metadata: list[dict[str, Any]]
-    _records: Any = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -61,17 +60,12 @@ class RaftColumns:
                            [self.titles[d] for d in shown], positions, self.cot_answers[row], self.types[row],
                            self.metadata[row])
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The C++ encoder holds views into this process's strings: rebuilt where unpickled.
-        return {**self.__dict__, "_records": None}
-
     def records(self) -> Any:
-        """The C++ encoder over these columns (built and checked once)."""
-        if self._records is None:
-            self._records = _core.RaftRecords(self.texts, self.titles, self.ids, self.types, self.questions,
-                                              self.cot_answers, self.document_offsets, self.documents,
-                                              self.oracle_offsets, self.oracle_positions)
-        return self._records
+        """A C++ encoder over the columns as they are now: it checks them and keeps its
+        own copy of the index arrays and references to the strings, so a write is
+        consistent even if the columns change while it runs. Build one per write."""
+        return _core.RaftRecords(self.texts, self.titles, self.ids, self.types, self.questions, self.cot_answers,
+                                 self.document_offsets, self.documents, self.oracle_offsets, self.oracle_positions)
 
     @classmethod
     def from_examples(cls, examples: Iterable[RaftExample]) -> RaftColumns:
@@ -126,8 +120,10 @@ def _int64(values: list[int]) -> np.ndarray:
 
 class RaftExamples(Sequence[RaftExample]):
     """A read-only sequence of :class:`RaftExample` over :class:`RaftColumns`: each
-    example is built when indexed or iterated (edit a copy and write it with
-    :func:`~ragtune.raft.write_jsonl`, which takes any examples).
+    example is built anew when indexed or iterated, so changing one changes nothing
+    in the dataset. To edit, take ``examples = list(data.examples)``, change them, and
+    write that list (the writers take any examples) or assign it back with
+    ``data.examples = examples``.
 
     Examples
     --------

@@ -41,13 +41,21 @@ struct record_columns {
 /// @brief Checks lengths, offsets and indices. @throws std::invalid_argument naming the first problem.
 void validate(const record_columns& columns);
 
+/// @brief Pool texts and titles as quoted JSON string literals (those no row shows stay empty).
+struct escaped_pool {
+  std::vector<std::string> texts, titles;
+};
+
+/// @brief Escapes the pool of @p columns once, on @p threads threads, for any number of writes.
+escaped_pool escape_pool(const record_columns& columns, int threads);
+
 /// @brief Writes rows [first, last) as JSON Lines into @p fd from byte @p offset on (pwrite:
 ///        the descriptor's position is not used), encoding blocks on @p threads threads.
 ///        An empty @p system_prompt adds no system message (as in Python, where it is falsy).
 /// @returns the bytes written. @throws io::io_error (errno, @p path) when a write fails.
-std::uint64_t write_jsonl(const record_columns& columns, record_format format, std::string_view system_prompt,
-                          std::size_t first, std::size_t last, int fd, std::uint64_t offset, const std::string& path,
-                          int threads);
+std::uint64_t write_jsonl(const record_columns& columns, const escaped_pool& pool, record_format format,
+                          std::string_view system_prompt, std::size_t first, std::size_t last, int fd,
+                          std::uint64_t offset, const std::string& path, int threads);
 
 /// @brief The JSON line (with its newline) of one row, for tests and small writes.
 std::string encode_record(const record_columns& columns, record_format format, std::string_view system_prompt,
