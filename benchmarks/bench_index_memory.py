@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import timed  # noqa: E402
+
 M, EF_CONSTRUCTION, K, QUERIES = 16, 200, 10, 1000
 EFS = (32, 64, 128)
 
@@ -39,7 +42,6 @@ def clustered(n: int, dim: int = 384, seed: int = 0) -> tuple[np.ndarray, np.nda
 
 
 def real(n: int) -> tuple[np.ndarray, np.ndarray]:
-    sys.path.insert(0, str(Path(__file__).parent))
     from corpus_vectors import load_or_build, load_queries
 
     _, vectors = load_or_build(n)
@@ -81,11 +83,7 @@ def worker(engine: str, n: int, use_real: bool) -> dict:
     memory = resident() - before
     out = {"engine": engine, "n": len(x), "build_s": build, "bytes_per_vector": memory / len(x)}
     for ef in EFS:
-        best, found = float("inf"), None
-        for _ in range(3):
-            started = time.perf_counter()
-            found = search(ef)
-            best = min(best, time.perf_counter() - started)
+        best, found = timed(lambda: search(ef))
         out[f"qps_ef{ef}"] = len(q) / best
         hits = [len(set(f) & set(t)) / K for f, t in zip(found.tolist(), truth.tolist())]
         out[f"recall_ef{ef}"] = float(np.mean(hits))

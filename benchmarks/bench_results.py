@@ -21,22 +21,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import time
 
 import ragtune
 from bench_raft_files import corpus
 from ragtune import HashingEmbeddings, Index
 from ragtune.evaluate import retrieval_metrics
 from ragtune.index.index import search_arguments
-
-
-def best(fn, repeat: int = 3) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), result
+from timing import timed
 
 
 def hits() -> None:
@@ -50,10 +41,10 @@ def hits() -> None:
     for mode in ("dense", "bm25", "hybrid"):
         for k in (10, 100):
             texts, _, depth = search_arguments(queries, k=k, mode=mode, weights=(1.0, 1.0), fetch_k=None)
-            embed, _ = best(lambda: index._embed_queries(queries))
-            core, _ = best(lambda: index._candidates(texts, vectors if mode != "bm25" else None, mode=mode,
+            embed, _ = timed(lambda: index._embed_queries(queries))
+            core, _ = timed(lambda: index._candidates(texts, vectors if mode != "bm25" else None, mode=mode,
                                                      depth=depth, filter=None, ef=None, exact=False))
-            total, results = best(lambda: index.search_many(queries, k=k, mode=mode))
+            total, results = timed(lambda: index.search_many(queries, k=k, mode=mode))
             count = sum(len(r) for r in results)
             objects = total - core - embed
             print(f"{mode:<7} {k:>4} {total:11.3f}s {core:7.3f}s {objects:7.3f}s {1e6 * objects / count:7.2f}µs "
@@ -68,9 +59,9 @@ def metrics() -> None:
     qrels = {f"q{i}": {d: rng.randint(1, 2) for d in rng.sample(docs, 3)} for i in range(5000)}
     run = {q: rng.sample(docs, 100) for q in qrels}
     scored = {q: {d: 100.0 - r for r, d in enumerate(ranked)} for q, ranked in run.items()}
-    ours, scores = best(lambda: retrieval_metrics(run, qrels, k=[1, 3, 5, 10]))
+    ours, scores = timed(lambda: retrieval_metrics(run, qrels, k=[1, 3, 5, 10]))
     measures = {"recall.1,3,5,10", "P.1,3,5,10", "ndcg_cut.1,3,5,10", "recip_rank", "success.1,3,5,10"}
-    theirs, table = best(lambda: pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(scored))
+    theirs, table = timed(lambda: pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(scored))
     assert abs(scores["ndcg@10"] - sum(t["ndcg_cut_10"] for t in table.values()) / len(table)) < 1e-12
     print(f"\nretrieval_metrics: {len(qrels)} queries x 100 documents: ragtune {ours:.3f}s, "
           f"pytrec_eval {theirs:.3f}s ({theirs / ours:.2f}x), same nDCG@10")

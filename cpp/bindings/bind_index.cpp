@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "python_values.hpp"
 #include "ragtune/index/bm25.hpp"
 #include "ragtune/index/vector_index.hpp"
 #include "ragtune/text/hashing_embedder.hpp"
@@ -81,13 +82,9 @@ slot_array slots_of(const py::handle& object, std::size_t expected, const char* 
 
 // (scores (nq, k), slots (nq, k)) owning their buffers.
 py::tuple to_python(ix::search_results&& r) {
-  auto* scores = new std::vector<float>(std::move(r.scores));
-  auto* slots = new std::vector<std::int64_t>(std::move(r.slots));
-  py::capsule free_scores(scores, [](void* p) { delete static_cast<std::vector<float>*>(p); });
-  py::capsule free_slots(slots, [](void* p) { delete static_cast<std::vector<std::int64_t>*>(p); });
   const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(r.queries), static_cast<py::ssize_t>(r.k)};
-  return py::make_tuple(py::array_t<float>(shape, scores->data(), free_scores),
-                        py::array_t<std::int64_t>(shape, slots->data(), free_slots));
+  return py::make_tuple(ragtune::bindings::to_numpy(std::move(r.scores), shape),
+                        ragtune::bindings::to_numpy(std::move(r.slots), shape));
 }
 
 std::vector<std::string_view> views_of(const std::vector<std::string>& texts) { return {texts.begin(), texts.end()}; }

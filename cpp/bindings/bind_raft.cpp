@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "python_values.hpp"
 #include "ragtune/raft/sampler.hpp"
 
 namespace py = pybind11;
 namespace rf = ragtune::raft;
+using ragtune::bindings::to_numpy;
 
 namespace {
 
@@ -35,13 +37,6 @@ void check_rows(const array<std::int64_t>& offsets, const array<std::int64_t>& i
     throw py::value_error(std::string(what) + " offsets must start at 0 and end at the number of ids");
   for (py::ssize_t i = 1; i < offsets.shape(0); ++i)
     if (o[i] < o[i - 1]) throw py::value_error(std::string(what) + " offsets must ascend");
-}
-
-template <class T>
-py::array_t<T> to_numpy(std::vector<T>&& values) {
-  auto* owned = new std::vector<T>(std::move(values));
-  py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, owned->data(), free_when_done);
 }
 
 rf::strategy parse_strategy(const std::string& name) {
@@ -142,8 +137,8 @@ void bind_raft(py::module_& m) {
           py::gil_scoped_release nogil;
           signatures = rf::minhash_signatures(views, size, shingle, threads);
         }
-        auto flat = to_numpy(std::move(signatures));
-        return flat.reshape({static_cast<py::ssize_t>(texts.size()), static_cast<py::ssize_t>(size)});
+        return to_numpy(std::move(signatures),
+                        {static_cast<py::ssize_t>(texts.size()), static_cast<py::ssize_t>(size)});
       },
       py::arg("texts"), py::kw_only(), py::arg("size") = 64, py::arg("shingle") = 5, py::arg("threads") = 0,
       "MinHash signatures (n, size) over word shingles, for near-duplicate detection.");

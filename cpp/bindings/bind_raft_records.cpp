@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "python_values.hpp"
 #include "ragtune/raft/quotes.hpp"
 #include "ragtune/raft/records.hpp"
 
@@ -24,21 +25,7 @@ using index_array = py::array_t<std::int64_t, py::array::c_style | py::array::fo
 std::vector<std::string_view> utf8_views(const py::tuple& values, const char* what) {
   std::vector<std::string_view> out;
   out.reserve(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    PyObject* item = PyTuple_GET_ITEM(values.ptr(), static_cast<Py_ssize_t>(i));
-    if (!PyUnicode_Check(item))
-      throw py::type_error(std::string(what) + "[" + std::to_string(i) + "] must be str, got " +
-                           Py_TYPE(item)->tp_name);
-    Py_ssize_t size = 0;
-    const char* data = PyUnicode_AsUTF8AndSize(item, &size);
-    if (data == nullptr) {
-      PyErr_Clear();
-      throw py::value_error(std::string(what) + "[" + std::to_string(i) +
-                            "] holds an unpaired surrogate (U+D800..U+DFFF) and cannot be written as UTF-8; "
-                            "clean the text (e.g. encode with errors='replace') first");
-    }
-    out.emplace_back(data, static_cast<std::size_t>(size));
-  }
+  for (std::size_t i = 0; i < values.size(); ++i) out.push_back(ragtune::bindings::utf8_of(values[i], what, i));
   return out;
 }
 
@@ -128,13 +115,6 @@ class records {
   std::unique_ptr<rf::escaped_pool> pool_;
 };
 
-template <class T>
-py::array_t<T> owned_array(std::vector<T>&& values) {
-  auto* owned = new std::vector<T>(std::move(values));
-  py::capsule free_when_done(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
-  return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, owned->data(), free_when_done);
-}
-
 }  // namespace
 
 void bind_raft_records(py::module_& m) {
@@ -177,12 +157,12 @@ void bind_raft_records(py::module_& m) {
               rf::check_quotes(answer_views, pool_views, offsets.data(), ids.data(), normalise_whitespace, threads);
         }
         py::dict out;
-        out["quote_offsets"] = owned_array(std::move(report.quote_offsets));
-        out["quote_starts"] = owned_array(std::move(report.quote_starts));
-        out["quote_ends"] = owned_array(std::move(report.quote_ends));
-        out["quote_found"] = owned_array(std::move(report.quote_found));
-        out["has_answer"] = owned_array(std::move(report.has_answer));
-        out["unbalanced"] = owned_array(std::move(report.unbalanced));
+        out["quote_offsets"] = ragtune::bindings::to_numpy(std::move(report.quote_offsets));
+        out["quote_starts"] = ragtune::bindings::to_numpy(std::move(report.quote_starts));
+        out["quote_ends"] = ragtune::bindings::to_numpy(std::move(report.quote_ends));
+        out["quote_found"] = ragtune::bindings::to_numpy(std::move(report.quote_found));
+        out["has_answer"] = ragtune::bindings::to_numpy(std::move(report.has_answer));
+        out["unbalanced"] = ragtune::bindings::to_numpy(std::move(report.unbalanced));
         return out;
       },
       py::arg("answers"), py::arg("oracles"), py::arg("oracle_offsets"), py::arg("oracle_ids"), py::kw_only(),

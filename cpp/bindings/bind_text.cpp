@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "chunk_type.hpp"
+#include "python_values.hpp"
 #include "ragtune/text/offset_map.hpp"
 #include "ragtune/text/recursive_splitter.hpp"
 #include "ragtune/util/parallel.hpp"
@@ -21,21 +22,6 @@ namespace text = ragtune::text;
 namespace {
 
 constexpr py::ssize_t row_width = 6;  // start, end, byte_start, byte_end, line_start, line_end
-
-std::string_view utf8_of(const py::handle& object, std::size_t position) {
-  if (!PyUnicode_Check(object.ptr()))
-    throw py::type_error("text #" + std::to_string(position) + " must be str, got " +
-                         std::string(py::str(py::type::of(object).attr("__name__"))));
-  Py_ssize_t size = 0;
-  const char* data = PyUnicode_AsUTF8AndSize(object.ptr(), &size);
-  if (data == nullptr) {
-    PyErr_Clear();
-    throw py::value_error("text #" + std::to_string(position) +
-                          " is not valid Unicode: it holds an unpaired surrogate (U+D800..U+DFFF); "
-                          "decode your bytes with errors='replace' or clean the text first");
-  }
-  return {data, static_cast<std::size_t>(size)};
-}
 
 text::keep_separator parse_keep(const std::string& keep) {
   if (keep == "none") return text::keep_separator::none;
@@ -156,7 +142,7 @@ std::vector<document> split_in_parallel(
   handles.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     handles[i] = originals[i];
-    docs[i].utf8 = utf8_of(handles[i], i);
+    docs[i].utf8 = ragtune::bindings::utf8_of(handles[i], "texts", i);
   }
   text::length_spec spec;
   if (token_starts) {
@@ -206,7 +192,7 @@ void bind_text(py::module_& m) {
       [](const py::object& original, py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> starts,
          py::array_t<std::int64_t, py::array::c_style | py::array::forcecast> ends) {
         // Rows (start, end, byte_start, byte_end, line_start, line_end) for code-point spans.
-        const std::string_view utf8 = utf8_of(original, 0);
+        const std::string_view utf8 = ragtune::bindings::utf8_of(original, "texts", 0);
         if (starts.ndim() != 1 || ends.ndim() != 1 || starts.size() != ends.size())
           throw py::value_error("starts and ends must be 1-D arrays of equal length");
         const auto n = static_cast<std::size_t>(starts.size());
@@ -264,7 +250,7 @@ void bind_text(py::module_& m) {
              bool with_texts, bool with_lines) {
             std::vector<document> docs(1);
             document& doc = docs[0];
-            doc.utf8 = utf8_of(original, 0);
+            doc.utf8 = ragtune::bindings::utf8_of(original, "texts", 0);
             if (length_function) {
               // A Python length function runs with the GIL held, piece by piece, as LangChain does.
               text::length_spec spec;

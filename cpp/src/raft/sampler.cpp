@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ragtune/simd/text_kernels.hpp"
+#include "ragtune/text/utf8.hpp"
 #include "ragtune/text/word_tokenizer.hpp"
 #include "ragtune/util/hash.hpp"
 #include "ragtune/util/parallel.hpp"
@@ -242,7 +243,7 @@ std::vector<std::uint64_t> text_hashes(const std::vector<std::string_view>& text
     bool pending_space = false, started = false;
     for (const char c : texts[i]) {
       const auto byte = static_cast<unsigned char>(c);
-      if ((byte >= 0x09 && byte <= 0x0D) || (byte >= 0x1C && byte <= 0x20)) {
+      if (byte < 0x80 && text::is_python_space(byte)) {
         pending_space = started;
         continue;
       }

@@ -184,25 +184,20 @@ void minhash_update(const std::uint64_t* hashes, std::size_t count, const std::u
 }
 
 namespace {
+// One of the four hnswlib distances of the ISA: between two rows, or between the rows of
+// two slot numbers.
 struct pick_distance {
   template <class Arch>
-  distance_function operator()(Arch, bool inner_product) const noexcept {
+  distance_function operator()(Arch, bool inner_product, bool over_slots) const noexcept {
+    if (over_slots)
+      return inner_product ? &kernels::hnsw_ip_slot_distance<Arch> : &kernels::hnsw_l2_slot_distance<Arch>;
     return inner_product ? &kernels::hnsw_ip_distance<Arch> : &kernels::hnsw_l2_distance<Arch>;
   }
 };
 }  // namespace
 
-distance_function hnsw_distance(bool inner_product) noexcept { return run(pick_distance{}, inner_product); }
+distance_function hnsw_distance(bool inner_product) noexcept { return run(pick_distance{}, inner_product, false); }
 
-namespace {
-struct pick_slot_distance {
-  template <class Arch>
-  distance_function operator()(Arch, bool inner_product) const noexcept {
-    return inner_product ? &kernels::hnsw_ip_slot_distance<Arch> : &kernels::hnsw_l2_slot_distance<Arch>;
-  }
-};
-}  // namespace
-
-distance_function hnsw_slot_distance(bool inner_product) noexcept { return run(pick_slot_distance{}, inner_product); }
+distance_function hnsw_slot_distance(bool inner_product) noexcept { return run(pick_distance{}, inner_product, true); }
 
 }  // namespace ragtune::simd

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "ragtune/simd/vector_kernels.hpp"
+#include "ragtune/util/hash.hpp"
 #include "simd/kernels.hpp"
 
 namespace ragtune::simd::kernels {
@@ -500,7 +501,7 @@ void narrow_16::operator()(Arch, const float* source, std::uint16_t* target, std
 
 namespace detail {
 
-// SplitMix64's output function (util::mix64), lane by lane.
+// util::mix64 (SplitMix64's output function), lane by lane.
 template <class Batch>
 Batch mix64(Batch z) noexcept {
   z = (z ^ (z >> 30)) * Batch(0xBF58476D1CE4E5B9ULL);
@@ -524,13 +525,8 @@ void minhash_update::operator()(Arch, const std::uint64_t* hashes, std::size_t c
     best.store_unaligned(signature + j);
   }
   for (; j < size; ++j)
-    for (std::size_t s = 0; s < count; ++s) {
-      std::uint64_t z = hashes[s] ^ seeds[j];
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-      z = (z ^ (z >> 31)) >> 32;
-      if (z < signature[j]) signature[j] = z;
-    }
+    for (std::size_t s = 0; s < count; ++s)
+      signature[j] = std::min(signature[j], util::mix64(hashes[s] ^ seeds[j]) >> 32);
 }
 
 #define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                            \
