@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -29,9 +30,12 @@ def test_notebook_is_committed_without_outputs(path):
 def test_notebook_runs_end_to_end(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
-    # Any error in a cell raises CellExecutionError here, with the cell and its traceback.
+    # Any error in a cell raises CellExecutionError here, with the cell and its traceback. The
+    # kernel's temporary folders (tempfile.mkdtemp in the notebooks) go inside the test's own,
+    # which pytest removes, so no run leaves its indexes and merged models behind in /tmp.
     NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+                   resources={"metadata": {"path": str(tmp_path)}}).execute(
+        env={**os.environ, "TMPDIR": str(tmp_path)})
     ran = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in ran)
     errors = [o for c in ran for o in c.outputs if o.output_type == "error"]
