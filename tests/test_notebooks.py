@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,11 +33,16 @@ def test_notebook_runs_end_to_end(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
     # Any error in a cell raises CellExecutionError here, with the cell and its traceback. The
-    # kernel's temporary folders (tempfile.mkdtemp in the notebooks) go inside the test's own,
-    # which pytest removes, so no run leaves its indexes and merged models behind in /tmp.
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute(
-        env={**os.environ, "TMPDIR": str(tmp_path)})
+    # kernel's temporary folders (tempfile.mkdtemp in the notebooks) go into a folder of this
+    # test's, removed afterwards, so no run leaves indexes and merged models behind in /tmp.
+    # It sits right under /tmp: Ray's socket paths under it must stay within 107 bytes.
+    scratch = tempfile.mkdtemp(prefix="ragtune-nb-")
+    try:
+        NotebookClient(notebook, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute(
+            env={**os.environ, "TMPDIR": scratch})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     ran = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in ran)
     errors = [o for c in ran for o in c.outputs if o.output_type == "error"]
