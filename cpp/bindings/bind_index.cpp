@@ -43,6 +43,25 @@ const char* metric_name(ix::metric m) {
   return "?";
 }
 
+ix::row_type parse_row_type(const std::string& name) {
+  if (name == "f32") return ix::row_type::f32;
+  if (name == "f16") return ix::row_type::f16;
+  if (name == "int8") return ix::row_type::i8;
+  throw py::value_error("dtype must be 'f32', 'f16' or 'int8', got '" + name + "'");
+}
+
+const char* row_type_name(ix::row_type type) {
+  switch (type) {
+    case ix::row_type::f16:
+      return "f16";
+    case ix::row_type::i8:
+      return "int8";
+    case ix::row_type::f32:
+      break;
+  }
+  return "f32";
+}
+
 ix::search_mode parse_mode(const std::string& name) {
   if (name == "auto") return ix::search_mode::automatic;
   if (name == "exact") return ix::search_mode::exact;
@@ -139,14 +158,17 @@ void bind_index(py::module_& m) {
 
   py::class_<ix::vector_index>(m, "VectorIndex", "Vectors by slot with exact and HNSW search.")
       .def(py::init([](std::size_t dim, const std::string& metric, std::size_t m, std::size_t ef_construction,
-                       std::size_t ef_search, std::size_t seed, std::size_t min_graph_size) {
+                       std::size_t ef_search, std::size_t seed, std::size_t min_graph_size, const std::string& dtype) {
              ix::hnsw_params params{m, ef_construction, ef_search, seed, min_graph_size};
-             return std::make_unique<ix::vector_index>(dim, parse_metric(metric), params);
+             return std::make_unique<ix::vector_index>(dim, parse_metric(metric), params, parse_row_type(dtype));
            }),
            py::kw_only(), py::arg("dim"), py::arg("metric"), py::arg("m") = hnsw.m,
            py::arg("ef_construction") = hnsw.ef_construction, py::arg("ef_search") = hnsw.ef_search,
-           py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size)
+           py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size, py::arg("dtype") = "f32")
       .def_property_readonly("dim", &ix::vector_index::dim)
+      .def_property_readonly(
+          "dtype", [](const ix::vector_index& v) { return row_type_name(v.type()); },
+          "How vectors are stored: 'f32', 'f16' or 'int8' (per-dimension scale).")
       .def_property_readonly("metric", [](const ix::vector_index& v) { return metric_name(v.kind()); })
       .def_property_readonly("has_graph", &ix::vector_index::has_graph)
       .def_property_readonly("slot_count", &ix::vector_index::slot_count)

@@ -1,5 +1,6 @@
 // SIMD introspection, ISA forcing, and raw kernel entry points for the tests that
 // compare every kernel on every ISA against a numpy reference.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -8,6 +9,7 @@
 
 #include "ragtune/simd/isa.hpp"
 #include "ragtune/simd/text_kernels.hpp"
+#include "ragtune/simd/vector_kernels.hpp"
 
 namespace py = pybind11;
 namespace simd = ragtune::simd;
@@ -22,6 +24,19 @@ std::string_view view_of(const py::bytes& data) {
 }
 
 const std::uint8_t* bytes_of(std::string_view v) { return reinterpret_cast<const std::uint8_t*>(v.data()); }
+
+// dot(query, row) for each row of a compact matrix, through the active ISA's kernel.
+template <class Code>
+py::array_t<float> dot_rows(const py::array_t<float, py::array::c_style | py::array::forcecast>& query,
+                            const py::array_t<Code, py::array::c_style | py::array::forcecast>& rows,
+                            float (*kernel)(const float*, const Code*, std::size_t) noexcept) {
+  if (query.ndim() != 1 || rows.ndim() != 2 || rows.shape(1) != query.shape(0))
+    throw py::value_error("expected a query of d floats and rows of shape (n, d)");
+  const auto n = static_cast<std::size_t>(rows.shape(0)), dim = static_cast<std::size_t>(rows.shape(1));
+  py::array_t<float> out(static_cast<py::ssize_t>(n));
+  for (std::size_t i = 0; i < n; ++i) out.mutable_data()[i] = kernel(query.data(), rows.data() + i * dim, dim);
+  return out;
+}
 
 }  // namespace
 
@@ -59,6 +74,14 @@ void bind_simd(py::module_& m) {
   m.def("_kernel_is_ascii", [](const py::bytes& data) {
     auto v = view_of(data);
     return simd::is_ascii(bytes_of(v), v.size());
+  });
+  m.def("_kernel_dot_f16", [](const py::array_t<float, py::array::c_style | py::array::forcecast>& query,
+                              const py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>& rows) {
+    return dot_rows<std::uint16_t>(query, rows, &simd::dot_f16);
+  });
+  m.def("_kernel_dot_i8", [](const py::array_t<float, py::array::c_style | py::array::forcecast>& query,
+                             const py::array_t<std::int8_t, py::array::c_style | py::array::forcecast>& rows) {
+    return dot_rows<std::int8_t>(query, rows, &simd::dot_i8);
   });
   m.def("_kernel_find_all", [](const py::bytes& haystack, const py::bytes& needle) {
     auto h = view_of(haystack);

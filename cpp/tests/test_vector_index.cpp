@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <numeric>
@@ -146,6 +147,55 @@ TEST(vector_index, save_and_load_round_trip_and_reject_corruption) {
   } catch (const ragtune::io::io_error& e) {
     EXPECT_EQ(e.code().value(), ENOENT);
     EXPECT_EQ(e.path(), vectors + ".missing");
+  }
+}
+
+// Half and int8 rows: every path (exact, graph build, incremental inserts, deletions,
+// filters, persistence) on the sanitizer builds; the results against brute force over
+// the decoded rows that get() returns.
+TEST(vector_index, compact_rows_search_exactly_over_their_decoded_values) {
+  const std::size_t n = 900, dim = 45, k = 5;
+  auto base = random_vectors(n, dim, 11);
+  auto queries = random_vectors(6, dim, 12);
+  for (auto type : {ix::row_type::f16, ix::row_type::i8}) {
+    for (auto kind : {ix::metric::inner_product, ix::metric::l2}) {
+      ix::hnsw_params params;
+      params.min_graph_size = 400;
+      ix::vector_index index(dim, kind, params, type);
+      auto slots = iota_slots(n);
+      index.put(base.data(), slots.data(), 500, 2);  // builds the graph from decoded rows
+      EXPECT_TRUE(index.has_graph());
+      index.put(base.data() + 500 * dim, slots.data() + 500, n - 500, 2);  // inserts through compact distances
+      std::vector<float> decoded(n * dim);
+      index.get(slots.data(), n, decoded.data());
+      for (std::size_t i = 0; i < n * dim; ++i)
+        ASSERT_NEAR(decoded[i], base[i], 0.05f * std::max(1.0f, std::abs(base[i])));
+      if (kind == ix::metric::inner_product) {
+        auto exact = index.search(queries.data(), 6, k, nullptr, ix::search_mode::exact, 0, 2);
+        for (std::size_t q = 0; q < 6; ++q) {
+          auto expected = brute_force(decoded, dim, queries.data() + q * dim, k);
+          EXPECT_EQ(std::vector<std::int64_t>(exact.slots.begin() + q * k, exact.slots.begin() + (q + 1) * k),
+                    expected);
+        }
+      }
+      const std::int64_t gone[] = {0, 1, 2};
+      index.remove(gone, 3);
+      auto graph = index.search(base.data(), 3, k, nullptr, ix::search_mode::graph, 64, 1);
+      for (auto slot : graph.slots) EXPECT_GT(slot, 2);
+      ix::bitset filter(n);
+      for (std::size_t i = 0; i < n; i += 2) filter.set(i);
+      auto filtered = index.search(queries.data(), 6, k, &filter, ix::search_mode::graph, 64, 1);
+      for (auto slot : filtered.slots) EXPECT_EQ(slot % 2, 0);
+      const std::string vectors = ::testing::TempDir() + "/cv.bin", graph_file = ::testing::TempDir() + "/cg.bin";
+      index.save(vectors, graph_file);
+      auto loaded = ix::vector_index::load(vectors, graph_file, params);
+      EXPECT_EQ(loaded->type(), type);
+      auto again = loaded->search(base.data(), 3, k, nullptr, ix::search_mode::graph, 64, 1);
+      EXPECT_EQ(again.slots, graph.slots);
+      EXPECT_EQ(again.scores, graph.scores);
+      std::remove(vectors.c_str());
+      std::remove(graph_file.c_str());
+    }
   }
 }
 

@@ -25,29 +25,51 @@
 namespace ragtune::index {
 namespace {
 
+// A query ready for the stored rows: for int8 rows multiplied by the scale (so a dot
+// product with the codes is one with the values); with its squared norm for L2.
+struct prepared_query {
+  const float* values;
+  float norm;
+};
+
 // hnswlib's metric hook. Elements carry no data, so every pointer hnswlib passes (a
 // stored element's, or the one given to addPoint) points at a slot number; the
-// distance is ragtune's kernel for the active ISA over the slots' rows.
+// distance is ragtune's kernel for the active ISA over the slots' rows, decoded where
+// they are compact (L2 then through the stored norms).
 class slot_space : public hnswlib::SpaceInterface<float> {
  public:
   slot_space(const vector_rows& rows, bool inner_product)
       : rows_(&rows),
         dim_(rows.dim),
+        inner_product_(inner_product),
+        compact_(rows.type != simd::row_type::f32),
         kernel_(simd::hnsw_distance(inner_product)),
-        between_slots_(simd::hnsw_slot_distance(inner_product)) {}
+        dot_(simd::row_dot(rows.type)),
+        between_slots_(simd::hnsw_slot_distance(inner_product, rows.type)) {}
   std::size_t get_data_size() override { return 0; }
   hnswlib::DISTFUNC<float> get_dist_func() override { return between_slots_; }
   void* get_dist_func_param() override { return const_cast<vector_rows*>(rows_); }
 
-  const float* row(std::size_t slot) const noexcept { return rows_->base + slot * dim_; }
-  std::size_t row_bytes() const noexcept { return dim_ * sizeof(float); }
-  float distance(const float* query, const float* row) const noexcept { return kernel_(query, row, &dim_); }
-  float to_query(const float* query, std::size_t slot) const noexcept { return distance(query, row(slot)); }
+  const void* row(std::size_t slot) const noexcept { return rows_->row(slot); }
+  std::size_t row_bytes() const noexcept { return rows_->row_bytes(); }
+  bool compact() const noexcept { return compact_; }
+  const vector_rows& rows() const noexcept { return *rows_; }
+  float distance(const prepared_query& query, const void* row, std::size_t slot) const noexcept {
+    if (!compact_) return kernel_(query.values, row, &dim_);
+    const float dot = dot_(query.values, row, dim_);
+    return inner_product_ ? 1.0f - dot : query.norm + rows_->norms[slot] - 2.0f * dot;
+  }
+  float to_query(const prepared_query& query, std::size_t slot) const noexcept {
+    return distance(query, row(slot), slot);
+  }
 
  private:
   const vector_rows* rows_;
   std::size_t dim_;
-  simd::distance_function kernel_;         // (query, row)
+  bool inner_product_;
+  bool compact_;
+  simd::distance_function kernel_;         // float32 (query, row)
+  simd::row_dot_function dot_;             // compact (query, row)
   simd::distance_function between_slots_;  // (slot, slot): what hnswlib calls
 };
 
@@ -268,7 +290,16 @@ std::unique_ptr<hnsw_graph> hnsw_graph::build(const vector_rows& rows, bool inne
   graph_type& g = *state->graph;
   ragtune::util::parallel_for_each(n, threads, [&](std::size_t i) {
     const auto slot = static_cast<std::size_t>(slots[i]);
-    g.addPoint(rows.base + slot * rows.dim, static_cast<hnswlib::labeltype>(slot));
+    if (rows.type == simd::row_type::f32) {
+      g.addPoint(rows.row(slot), static_cast<hnswlib::labeltype>(slot));
+    } else {
+      // Compact rows are decoded into the element: the graph is built on the very values
+      // searches compare, at float speed, and the floats go with drop_rows.
+      thread_local std::vector<float> decoded;
+      decoded.resize(rows.dim);
+      simd::decode_row(rows, slot, 0, rows.dim, decoded.data());
+      g.addPoint(decoded.data(), static_cast<hnswlib::labeltype>(slot));
+    }
   });
   state->drop_rows();
   state->index_new_elements();
@@ -311,7 +342,18 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   const graph_type& g = *impl_->graph;
   const slot_space& space = impl_->space;
   const std::uint32_t* slot_of = impl_->slot_of.data();
-  auto distance_to = [&](tableint id) { return space.to_query(query, slot_of[id]); };
+  std::vector<float> scaled;
+  prepared_query prepared{query, 0.0f};
+  if (space.compact()) {
+    const vector_rows& rows = space.rows();
+    simd::dot_block(query, 1, query, 1, rows.dim, &prepared.norm, 1);
+    if (rows.type == simd::row_type::i8) {
+      scaled.resize(rows.dim);
+      for (std::size_t j = 0; j < rows.dim; ++j) scaled[j] = query[j] * rows.scale[j];
+      prepared.values = scaled.data();
+    }
+  }
+  auto distance_to = [&](tableint id) { return space.to_query(prepared, slot_of[id]); };
   std::vector<scored_slot> out;
   if (g.cur_element_count == 0 || k == 0) return out;
   // Greedy descent through the upper levels, then a best-first search of level 0
@@ -350,7 +392,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   const std::size_t breadth = std::max(ef, k);
   // A level-0 list holds at most 2 M links; rows are prefetched up to 4 cache lines each.
   std::vector<tableint> batch(g.maxM0_);
-  std::vector<const float*> rows(g.maxM0_);
+  std::vector<const void*> rows(g.maxM0_);
   const std::size_t prefetch_bytes = std::min<std::size_t>(space.row_bytes(), 256);
   std::priority_queue<scored> best;                                                 // worst kept on top
   std::priority_queue<scored, std::vector<scored>, std::greater<scored>> frontier;  // closest first
@@ -383,7 +425,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
     }
     for (int j = 0; j < fresh; ++j) {
       const tableint candidate = batch[j];
-      const float dc = space.distance(query, rows[j]);
+      const float dc = space.distance(prepared, rows[j], slot_of[candidate]);
       if (best.size() < breadth || dc < bound) {
         frontier.emplace(dc, candidate);
         __builtin_prefetch(g.get_linklist0(frontier.top().second));  // the next node to expand

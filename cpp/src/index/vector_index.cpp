@@ -16,6 +16,7 @@
 #include "ragtune/io/files.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 #include "ragtune/util/parallel.hpp"
+#include "row_store.hpp"
 #include "top_k.hpp"
 
 namespace ragtune::index {
@@ -38,6 +39,7 @@ namespace {
 constexpr char vectors_magic[8] = {'R', 'A', 'G', 'T', 'V', 'E', 'C', '1'};
 constexpr std::size_t max_dim = 65536;
 constexpr std::size_t rows_per_block = 1024;  // exact search: rows scored per tile pass
+constexpr std::size_t decoded_block = 256;    // compact rows decoded per pass (the floats stay in L2)
 constexpr std::size_t gathered_block = 256;   // exact search over a filter: rows gathered per pass
 constexpr std::size_t gather_limit = 32768;   // filters matching at most this many slots search exactly
 
@@ -80,14 +82,19 @@ search_results merge_locals(Locals& locals, std::size_t nq, std::size_t k) {
 
 }  // namespace
 
-vector_index::vector_index(std::size_t dim, metric kind, hnsw_params params)
-    : dim_(dim), metric_(kind), params_(params), rows_(std::make_unique<simd::slot_rows>()) {
-  rows_->dim = dim;
+vector_index::vector_index(std::size_t dim, metric kind, hnsw_params params, row_type type)
+    : dim_(dim), metric_(kind), params_(params), type_(type) {
   if (dim == 0 || dim > max_dim)
     throw std::invalid_argument("dimension must be between 1 and " + std::to_string(max_dim) + ", got " +
                                 std::to_string(dim));
   if (params_.m < 2 || params_.m > 2048) throw std::invalid_argument("M must be between 2 and 2048");
   if (params_.ef_construction == 0) throw std::invalid_argument("ef_construction must be > 0");
+  if (static_cast<int>(type) > static_cast<int>(row_type::i8)) throw std::invalid_argument("unknown row type");
+  rows_ = std::make_unique<row_store>(dim, type);
+}
+
+float vector_index::score(float dot, std::size_t slot, float query_norm) const noexcept {
+  return metric_ == metric::l2 ? -(rows_->norm(slot) - 2 * dot + query_norm) : dot;
 }
 
 vector_index::~vector_index() = default;
@@ -109,11 +116,7 @@ bool vector_index::has_graph() const {
 
 void vector_index::ensure_capacity(std::size_t slots) {
   if (slots <= alive_.size()) return;
-  if (slots > std::numeric_limits<std::size_t>::max() / dim_ / sizeof(float))
-    throw std::length_error("too many slots for this dimension");
-  vectors_.resize(slots * dim_, 0.0f);
-  rows_->base = vectors_.data();  // under the exclusive lock: no graph search is running
-  norms_.resize(slots, 0.0f);
+  rows_->resize(slots);  // under the exclusive lock: no graph search is reading the rows
   alive_.resize(slots);
 }
 
@@ -125,17 +128,9 @@ void vector_index::put(const float* vectors, const std::int64_t* slots, std::siz
     highest = std::max(highest, slots[i]);
   }
   if (highest >= 0) ensure_capacity(static_cast<std::size_t>(highest) + 1);
+  rows_->put(prepare_queries(vectors, n, dim_, metric_).data(), slots, n);  // normalised for cosine, then encoded
   for (std::size_t i = 0; i < n; ++i) {
     const auto slot = static_cast<std::size_t>(slots[i]);
-    float* target = vectors_.data() + slot * dim_;
-    std::memcpy(target, vectors + i * dim_, dim_ * sizeof(float));
-    if (metric_ == metric::cosine) {
-      const float norm = norm_of(target, dim_);
-      if (norm > 0)
-        for (std::size_t j = 0; j < dim_; ++j) target[j] /= norm;
-    }
-    const float norm = norm_of(target, dim_);
-    norms_[slot] = norm * norm;
     if (!alive_.test(slot)) {
       alive_.set(slot);
       ++live_;
@@ -166,7 +161,7 @@ void vector_index::get(const std::int64_t* slots, std::size_t n, float* out) con
   for (std::size_t i = 0; i < n; ++i) {
     if (slots[i] < 0 || !alive_.test(static_cast<std::size_t>(slots[i])))
       throw std::out_of_range("slot " + std::to_string(slots[i]) + " holds no vector");
-    std::memcpy(out + i * dim_, row(static_cast<std::size_t>(slots[i])), dim_ * sizeof(float));
+    rows_->decode(static_cast<std::size_t>(slots[i]), 1, out + i * dim_);
   }
 }
 
@@ -180,7 +175,7 @@ void vector_index::build_graph_locked(int threads) {
   std::vector<std::int64_t> slots;
   slots.reserve(live_);
   alive_.for_each([&](std::size_t s) { slots.push_back(static_cast<std::int64_t>(s)); });
-  fresh->hnsw = hnsw_graph::build(*rows_, metric_ != metric::l2, slots.data(), slots.size(), params_.m,
+  fresh->hnsw = hnsw_graph::build(rows_->view(), metric_ != metric::l2, slots.data(), slots.size(), params_.m,
                                   params_.ef_construction, params_.seed, threads);
   graph_ = std::move(fresh);
 }
@@ -188,8 +183,8 @@ void vector_index::build_graph_locked(int threads) {
 memory_usage vector_index::memory() const {
   std::shared_lock lock(mutex_);
   memory_usage m;
-  m.vectors = vectors_.capacity() * sizeof(float);
-  m.norms = norms_.capacity() * sizeof(float);
+  m.vectors = rows_->row_memory();
+  m.norms = rows_->norm_memory();
   m.slot_map = alive_.words().size() * sizeof(std::uint64_t);
   m.graph = graph_ ? graph_->hnsw->memory_bytes() : 0;
   return m;
@@ -226,20 +221,30 @@ std::vector<float> vector_index::squared_norms(const float* queries, std::size_t
 search_results vector_index::exact(const float* queries, std::size_t nq, std::size_t k, const bitset* filter,
                                    int threads) const {
   const std::size_t slots = alive_.size();
-  const std::size_t blocks = (slots + rows_per_block - 1) / rows_per_block;
+  // Compact rows are decoded a block at a time and scored like float rows.
+  const bool decode = type_ != row_type::f32;
+  const std::size_t per_block = decode ? decoded_block : rows_per_block;
+  const std::size_t blocks = (slots + per_block - 1) / per_block;
   const std::vector<float> query_norms = squared_norms(queries, nq);
   struct local_state {
     std::vector<top_k> best;
     std::vector<float> scores;
+    std::vector<float> decoded;
   };
   tbb::enumerable_thread_specific<local_state> locals([&] {
-    return local_state{std::vector<top_k>(nq, top_k(k)), std::vector<float>(nq * rows_per_block)};
+    return local_state{std::vector<top_k>(nq, top_k(k)), std::vector<float>(nq * per_block),
+                       std::vector<float>(decode ? per_block * dim_ : 0)};
   });
   ragtune::util::parallel_for_each(blocks, threads, [&](std::size_t b) {
     local_state& local = locals.local();
-    const std::size_t first = b * rows_per_block;
-    const std::size_t count = std::min(rows_per_block, slots - first);
-    simd::dot_block(queries, nq, row(first), count, dim_, local.scores.data(), count);
+    const std::size_t first = b * per_block;
+    const std::size_t count = std::min(per_block, slots - first);
+    const float* block = static_cast<const float*>(rows_->raw()) + first * dim_;
+    if (decode) {
+      rows_->decode(first, count, local.decoded.data());
+      block = local.decoded.data();
+    }
+    simd::dot_block(queries, nq, block, count, dim_, local.scores.data(), count);
     for (std::size_t q = 0; q < nq; ++q) {
       const float* s = local.scores.data() + q * count;
       top_k& best = local.best[q];
@@ -275,8 +280,7 @@ search_results vector_index::exact_gather(const float* queries, std::size_t nq, 
     const std::size_t first = b * gathered_block;
     const std::size_t count = std::min(gathered_block, candidates.size() - first);
     for (std::size_t i = 0; i < count; ++i)
-      std::memcpy(local.rows.data() + i * dim_, row(static_cast<std::size_t>(candidates[first + i])),
-                  dim_ * sizeof(float));
+      rows_->decode(static_cast<std::size_t>(candidates[first + i]), 1, local.rows.data() + i * dim_);
     simd::dot_block(queries, nq, local.rows.data(), count, dim_, local.scores.data(), count);
     for (std::size_t q = 0; q < nq; ++q) {
       for (std::size_t i = 0; i < count; ++i) {
@@ -325,11 +329,17 @@ void vector_index::save(const std::string& vectors_path, const std::string& grap
   std::shared_lock lock(mutex_);
   std::FILE* f = io::open_file(vectors_path, "wb");
   try {
-    const std::uint64_t header[5] = {1, dim_, static_cast<std::uint64_t>(metric_), alive_.size(), live_};
+    // Version 1 (float32) is what ragtune wrote before compact rows: such files stay readable
+    // by older releases. Version 2 adds the row type and, for int8, the per-dimension ranges.
+    const bool compact = type_ != row_type::f32;
+    const std::uint64_t header[6] = {compact ? 2u : 1u, dim_,  static_cast<std::uint64_t>(metric_),
+                                     alive_.size(),     live_, static_cast<std::uint64_t>(type_)};
     io::write_all(f, vectors_magic, sizeof(vectors_magic), vectors_path);
-    io::write_all(f, header, sizeof(header), vectors_path);
+    io::write_all(f, header, (compact ? 6 : 5) * sizeof(std::uint64_t), vectors_path);
     io::write_all(f, alive_.words().data(), alive_.words().size() * sizeof(std::uint64_t), vectors_path);
-    io::write_all(f, vectors_.data(), vectors_.size() * sizeof(float), vectors_path);
+    if (type_ == row_type::i8)
+      io::write_all(f, rows_->ranges().data(), rows_->ranges().size() * sizeof(float), vectors_path);
+    io::write_all(f, rows_->raw(), rows_->slots() * rows_->row_bytes(), vectors_path);
   } catch (...) {
     std::fclose(f);
     throw;
@@ -349,43 +359,46 @@ std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path
   const long file_size = std::ftell(f);
   std::fseek(f, 0, SEEK_SET);
   char magic[8];
-  std::uint64_t header[5];
+  std::uint64_t header[6] = {};
   auto bad = [&](const std::string& what) {
     return io::format_error(vectors_path + " is not a valid ragtune vector file: " + what);
   };
   if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, vectors_magic, 8) != 0) throw bad("wrong magic bytes");
   if (std::fread(header, sizeof(std::uint64_t), 5, f) != 5) throw bad("truncated header");
   const auto [version, dim, kind, slots, live] = std::tuple{header[0], header[1], header[2], header[3], header[4]};
-  if (version != 1) throw bad("unsupported version " + std::to_string(version));
+  if (version != 1 && version != 2)
+    throw bad("unsupported version " + std::to_string(version) + " (written by a newer ragtune? upgrade ragtune)");
+  if (version == 2 && std::fread(&header[5], sizeof(std::uint64_t), 1, f) != 1) throw bad("truncated header");
+  const std::uint64_t type = header[5];
   if (dim == 0 || dim > max_dim) throw bad("dimension out of range");
   if (kind > 2) throw bad("unknown metric");
+  if (type > static_cast<std::uint64_t>(row_type::i8)) throw bad("unknown row type");
+  const std::size_t element = simd::element_bytes(static_cast<row_type>(type));
   const std::uint64_t words = (slots + 63) / 64;
-  const std::uint64_t payload = static_cast<std::uint64_t>(file_size) - 8 - sizeof(header);
-  if (file_size < 0 || slots > payload / (dim * sizeof(float)) ||
-      payload != words * sizeof(std::uint64_t) + slots * dim * sizeof(float))
+  const std::uint64_t ranges = type == static_cast<std::uint64_t>(row_type::i8) ? dim * sizeof(float) : 0;
+  const std::uint64_t header_size = 8 + (version == 2 ? 6 : 5) * sizeof(std::uint64_t);
+  if (file_size < 0 || static_cast<std::uint64_t>(file_size) < header_size)
     throw bad("its length does not match its header (truncated or corrupted)");
-  auto index = std::make_unique<vector_index>(dim, static_cast<metric>(kind), params);
+  const std::uint64_t payload = static_cast<std::uint64_t>(file_size) - header_size;
+  if (slots > payload / (dim * element) || payload != words * sizeof(std::uint64_t) + ranges + slots * dim * element)
+    throw bad("its length does not match its header (truncated or corrupted)");
+  auto index = std::make_unique<vector_index>(dim, static_cast<metric>(kind), params, static_cast<row_type>(type));
   std::vector<std::uint64_t> bits(words);
   if (std::fread(bits.data(), sizeof(std::uint64_t), words, f) != words) throw bad("truncated slot map");
   index->alive_ = bitset::from_words(bits.data(), slots);
   if (index->alive_.count() != live) throw bad("live count does not match the slot map");
   index->live_ = live;
-  index->vectors_.resize(slots * dim);
-  index->rows_->base = index->vectors_.data();
-  if (std::fread(index->vectors_.data(), sizeof(float), slots * dim, f) != slots * dim) throw bad("truncated vectors");
-  for (float v : index->vectors_)
-    if (!std::isfinite(v)) throw bad("holds a non-finite value");
-  index->norms_.resize(slots);
-  for (std::size_t s = 0; s < slots; ++s) {
-    const float norm = norm_of(index->row(s), dim);
-    index->norms_[s] = norm * norm;
-  }
+  std::vector<float> range(ranges / sizeof(float));
+  if (std::fread(range.data(), sizeof(float), range.size(), f) != range.size()) throw bad("truncated int8 scale");
+  index->rows_->resize(slots);
+  if (std::fread(index->rows_->raw_mutable(), element, slots * dim, f) != slots * dim) throw bad("truncated vectors");
+  if (const std::string problem = index->rows_->adopt_loaded(range); !problem.empty()) throw bad(problem);
   std::FILE* g = std::fopen(graph_path.c_str(), "rb");
   if (g != nullptr) {
     std::fclose(g);
     index->graph_ = std::make_unique<graph>();
     index->graph_->hnsw =
-        hnsw_graph::load(graph_path, *index->rows_, kind != static_cast<std::uint64_t>(metric::l2), slots);
+        hnsw_graph::load(graph_path, index->rows_->view(), kind != static_cast<std::uint64_t>(metric::l2), slots);
   }
   return index;
 }

@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <stdexcept>
 #include <string_view>
 
@@ -184,20 +185,56 @@ void minhash_update(const std::uint64_t* hashes, std::size_t count, const std::u
 }
 
 namespace {
-// One of the four hnswlib distances of the ISA: between two rows, or between the rows of
-// two slot numbers.
+// One of the hnswlib distances of the ISA: between two rows, or between the rows of
+// two slot numbers (float32 or compact).
 struct pick_distance {
   template <class Arch>
-  distance_function operator()(Arch, bool inner_product, bool over_slots) const noexcept {
+  distance_function operator()(Arch, bool inner_product, bool over_slots, row_type type) const noexcept {
+    if (over_slots && type != row_type::f32)
+      return inner_product ? &kernels::hnsw_ip_compact_slot_distance<Arch>
+                           : &kernels::hnsw_l2_compact_slot_distance<Arch>;
     if (over_slots)
       return inner_product ? &kernels::hnsw_ip_slot_distance<Arch> : &kernels::hnsw_l2_slot_distance<Arch>;
     return inner_product ? &kernels::hnsw_ip_distance<Arch> : &kernels::hnsw_l2_distance<Arch>;
   }
 };
+
+struct pick_row_dot {
+  template <class Arch>
+  row_dot_function operator()(Arch, row_type type) const noexcept {
+    switch (type) {
+      case row_type::f16:
+        return &kernels::row_dot_f16<Arch>;
+      case row_type::i8:
+        return &kernels::row_dot_i8<Arch>;
+      case row_type::f32:
+        break;
+    }
+    return &kernels::row_dot_f32<Arch>;
+  }
+};
 }  // namespace
 
-distance_function hnsw_distance(bool inner_product) noexcept { return run(pick_distance{}, inner_product, false); }
+distance_function hnsw_distance(bool inner_product) noexcept {
+  return run(pick_distance{}, inner_product, false, row_type::f32);
+}
 
-distance_function hnsw_slot_distance(bool inner_product) noexcept { return run(pick_distance{}, inner_product, true); }
+distance_function hnsw_slot_distance(bool inner_product, row_type type) noexcept {
+  return run(pick_distance{}, inner_product, true, type);
+}
+
+row_dot_function row_dot(row_type type) noexcept { return run(pick_row_dot{}, type); }
+
+float dot_f16(const float* query, const std::uint16_t* row, std::size_t dim) noexcept {
+  return run(kernels::dot_f16{}, query, row, dim);
+}
+
+float dot_i8(const float* query, const std::int8_t* row, std::size_t dim) noexcept {
+  return run(kernels::dot_i8{}, query, row, dim);
+}
+
+void decode_row(const slot_rows& rows, std::size_t slot, std::size_t offset, std::size_t count, float* out) noexcept {
+  run(kernels::decode_row{}, std::cref(rows), slot, offset, count, out);
+}
 
 }  // namespace ragtune::simd

@@ -8,6 +8,8 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "ragtune/simd/vector_kernels.hpp"
+
 namespace ragtune::simd::kernels {
 
 // The arch types behind each ISA translation unit (<name>_arch), from the ISA table.
@@ -89,6 +91,36 @@ float hnsw_ip_slot_distance(const void* a, const void* b, const void* rows) noex
 template <class Arch>
 float hnsw_l2_slot_distance(const void* a, const void* b, const void* rows) noexcept;
 
+// dot(query, row) for a row of halves, or of int8 codes (the query pre-multiplied by the scale).
+struct dot_f16 {
+  template <class Arch>
+  float operator()(Arch, const float* query, const std::uint16_t* row, std::size_t dim) const noexcept;
+};
+struct dot_i8 {
+  template <class Arch>
+  float operator()(Arch, const float* query, const std::int8_t* row, std::size_t dim) const noexcept;
+};
+
+// Elements offset .. offset + count - 1 of a slot's row, decoded to floats.
+struct decode_row {
+  template <class Arch>
+  void operator()(Arch, const simd::slot_rows& rows, std::size_t slot, std::size_t offset, std::size_t count,
+                  float* out) const noexcept;
+};
+
+// row_dot_function for each row type.
+template <class Arch>
+float row_dot_f32(const float* query, const void* row, std::size_t dim) noexcept;
+template <class Arch>
+float row_dot_f16(const float* query, const void* row, std::size_t dim) noexcept;
+template <class Arch>
+float row_dot_i8(const float* query, const void* row, std::size_t dim) noexcept;
+// hnswlib distances between two slots' compact (f16 or int8) rows.
+template <class Arch>
+float hnsw_ip_compact_slot_distance(const void* a, const void* b, const void* rows) noexcept;
+template <class Arch>
+float hnsw_l2_compact_slot_distance(const void* a, const void* b, const void* rows) noexcept;
+
 #define RAGTUNE_DECLARE_KERNELS(ARCH)                                                                                  \
   extern template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t)               \
       const noexcept;                                                                                                  \
@@ -111,7 +143,17 @@ float hnsw_l2_slot_distance(const void* a, const void* b, const void* rows) noex
   extern template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
   extern template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
   extern template float hnsw_ip_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                   \
-  extern template float hnsw_l2_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
+  extern template float hnsw_l2_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                   \
+  extern template float dot_f16::operator()<ARCH>(ARCH, const float*, const std::uint16_t*, std::size_t)               \
+      const noexcept;                                                                                                  \
+  extern template float dot_i8::operator()<ARCH>(ARCH, const float*, const std::int8_t*, std::size_t) const noexcept;  \
+  extern template void decode_row::operator()<ARCH>(ARCH, const simd::slot_rows&, std::size_t, std::size_t,            \
+                                                    std::size_t, float*) const noexcept;                               \
+  extern template float row_dot_f32<ARCH>(const float*, const void*, std::size_t) noexcept;                            \
+  extern template float row_dot_f16<ARCH>(const float*, const void*, std::size_t) noexcept;                            \
+  extern template float row_dot_i8<ARCH>(const float*, const void*, std::size_t) noexcept;                             \
+  extern template float hnsw_ip_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;           \
+  extern template float hnsw_l2_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 #define RAGTUNE_ISA(name, arch_type, flags, check) RAGTUNE_DECLARE_KERNELS(name##_arch)
 #include "simd/isa_table.def"

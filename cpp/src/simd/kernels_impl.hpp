@@ -330,7 +330,7 @@ inline const float* slot_row(const void* slot, const void* rows) noexcept {
   std::size_t s;
   std::memcpy(&s, slot, sizeof(s));
   const auto* r = static_cast<const simd::slot_rows*>(rows);
-  return r->base + s * r->dim;
+  return static_cast<const float*>(r->base) + s * r->dim;
 }
 
 }  // namespace detail
@@ -529,6 +529,163 @@ void minhash_update::operator()(Arch, const std::uint64_t* hashes, std::size_t c
       signature[j] = std::min(signature[j], util::mix64(hashes[s] ^ seeds[j]) >> 32);
 }
 
+// ---- compact rows: IEEE half and int8 codes ---------------------------------------
+
+namespace detail {
+
+// A finite IEEE half to float, branch-free (so the loops around it vectorise): the
+// magnitude's bits shifted into a float's place, times 2^112 to rebias the exponent,
+// which is exact for normals and subnormals alike. Rows never hold infinities or NaN.
+inline float finite_half_to_float(std::uint16_t h) noexcept {
+  const float magnitude = bits_to_float(static_cast<std::uint32_t>(h & 0x7FFFu) << 13) * 0x1p112f;
+  return bits_to_float(float_to_bits(magnitude) | (static_cast<std::uint32_t>(h & 0x8000u) << 16));
+}
+
+constexpr std::size_t decode_chunk = 128;  // floats decoded per step: 512 bytes, in L1
+
+// dot(q, decoded row): `decode(j, m, out)` writes elements j .. j + m - 1 of the row as
+// floats (a plain loop that vectorises with this ISA's flags); the products are SIMD.
+template <class Arch, class Decode>
+inline float dot_decoded(const float* q, std::size_t dim, Decode decode) noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  static_assert(decode_chunk % (2 * width) == 0);
+  alignas(64) float buffer[decode_chunk];
+  floats acc0(0.0f), acc1(0.0f);
+  std::size_t j = 0;
+  for (; j + decode_chunk <= dim; j += decode_chunk) {
+    decode(j, decode_chunk, buffer);
+    for (std::size_t i = 0; i < decode_chunk; i += 2 * width) {
+      acc0 = fused(floats::load_unaligned(q + j + i), floats::load_aligned(buffer + i), acc0);
+      acc1 = fused(floats::load_unaligned(q + j + i + width), floats::load_aligned(buffer + i + width), acc1);
+    }
+  }
+  float tail = 0.0f;
+  if (j < dim) {
+    const std::size_t m = dim - j;
+    decode(j, m, buffer);
+    std::size_t i = 0;
+    for (; i + width <= m; i += width)
+      acc0 = fused(floats::load_unaligned(q + j + i), floats::load_aligned(buffer + i), acc0);
+    for (; i < m; ++i) tail += q[j + i] * buffer[i];
+  }
+  return xsimd::hadd(acc0 + acc1) + tail;
+}
+
+// dot(decoded a, decoded b) for two stored rows, a chunk of each at a time.
+template <class Arch, class DecodeA, class DecodeB>
+inline float dot_decoded_pair(std::size_t dim, DecodeA decode_a, DecodeB decode_b) noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  alignas(64) float left[decode_chunk];
+  alignas(64) float right[decode_chunk];
+  floats acc(0.0f);
+  for (std::size_t j = 0; j < dim; j += decode_chunk) {
+    const std::size_t m = std::min(decode_chunk, dim - j);
+    decode_a(j, m, left);
+    decode_b(j, m, right);
+    const std::size_t padded = (m + width - 1) / width * width;
+    for (std::size_t i = m; i < padded; ++i) left[i] = right[i] = 0.0f;
+    for (std::size_t i = 0; i < padded; i += width)
+      acc = fused(floats::load_aligned(left + i), floats::load_aligned(right + i), acc);
+  }
+  return xsimd::hadd(acc);
+}
+
+inline auto half_decoder(const std::uint16_t* row) noexcept {
+  return [row](std::size_t j, std::size_t m, float* out) {
+    for (std::size_t i = 0; i < m; ++i) out[i] = finite_half_to_float(row[j + i]);
+  };
+}
+
+// int8 codes as floats; with `scale`, times the scale (the row's values).
+inline auto code_decoder(const std::int8_t* row, const float* scale = nullptr) noexcept {
+  return [row, scale](std::size_t j, std::size_t m, float* out) {
+    if (scale == nullptr) {
+      for (std::size_t i = 0; i < m; ++i) out[i] = static_cast<float>(row[j + i]);
+    } else {
+      for (std::size_t i = 0; i < m; ++i) out[i] = static_cast<float>(row[j + i]) * scale[j + i];
+    }
+  };
+}
+
+// A slot's row, and a slot number read from where hnswlib points.
+inline std::size_t slot_at(const void* slot) noexcept {
+  std::size_t s;
+  std::memcpy(&s, slot, sizeof(s));
+  return s;
+}
+
+// dot of two stored compact rows: the values of one against the other's (codes times
+// the scale twice for int8: sum a_j s_j * b_j s_j).
+template <class Arch>
+inline float slot_dot(const simd::slot_rows& r, std::size_t a, std::size_t b) noexcept {
+  if (r.type == simd::row_type::f16) {
+    const auto* rows = static_cast<const std::uint16_t*>(r.base);
+    return dot_decoded_pair<Arch>(r.dim, half_decoder(rows + a * r.dim), half_decoder(rows + b * r.dim));
+  }
+  const auto* rows = static_cast<const std::int8_t*>(r.base);
+  return dot_decoded_pair<Arch>(r.dim, code_decoder(rows + a * r.dim, r.scale),
+                                code_decoder(rows + b * r.dim, r.scale));
+}
+
+}  // namespace detail
+
+template <class Arch>
+float dot_f16::operator()(Arch, const float* query, const std::uint16_t* row, std::size_t dim) const noexcept {
+  return detail::dot_decoded<Arch>(query, dim, detail::half_decoder(row));
+}
+
+template <class Arch>
+float dot_i8::operator()(Arch, const float* query, const std::int8_t* row, std::size_t dim) const noexcept {
+  return detail::dot_decoded<Arch>(query, dim, detail::code_decoder(row));
+}
+
+template <class Arch>
+void decode_row::operator()(Arch, const simd::slot_rows& rows, std::size_t slot, std::size_t offset, std::size_t count,
+                            float* out) const noexcept {
+  switch (rows.type) {
+    case simd::row_type::f32:
+      std::memcpy(out, static_cast<const float*>(rows.base) + slot * rows.dim + offset, count * sizeof(float));
+      break;
+    case simd::row_type::f16:
+      detail::half_decoder(static_cast<const std::uint16_t*>(rows.base) + slot * rows.dim)(offset, count, out);
+      break;
+    case simd::row_type::i8:
+      detail::code_decoder(static_cast<const std::int8_t*>(rows.base) + slot * rows.dim, rows.scale)(offset, count,
+                                                                                                     out);
+      break;
+  }
+}
+
+template <class Arch>
+float row_dot_f32(const float* query, const void* row, std::size_t dim) noexcept {
+  return detail::dot<Arch>(query, static_cast<const float*>(row), dim);
+}
+
+template <class Arch>
+float row_dot_f16(const float* query, const void* row, std::size_t dim) noexcept {
+  return dot_f16{}(Arch{}, query, static_cast<const std::uint16_t*>(row), dim);
+}
+
+template <class Arch>
+float row_dot_i8(const float* query, const void* row, std::size_t dim) noexcept {
+  return dot_i8{}(Arch{}, query, static_cast<const std::int8_t*>(row), dim);
+}
+
+template <class Arch>
+float hnsw_ip_compact_slot_distance(const void* a, const void* b, const void* rows) noexcept {
+  const auto& r = *static_cast<const simd::slot_rows*>(rows);
+  return 1.0f - detail::slot_dot<Arch>(r, detail::slot_at(a), detail::slot_at(b));
+}
+
+template <class Arch>
+float hnsw_l2_compact_slot_distance(const void* a, const void* b, const void* rows) noexcept {
+  const auto& r = *static_cast<const simd::slot_rows*>(rows);
+  const std::size_t sa = detail::slot_at(a), sb = detail::slot_at(b);
+  return r.norms[sa] + r.norms[sb] - 2.0f * detail::slot_dot<Arch>(r, sa, sb);
+}
+
 #define RAGTUNE_INSTANTIATE_KERNELS(ARCH)                                                                            \
   template std::size_t count_codepoints::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t) const noexcept;    \
   template std::size_t count_byte::operator()<ARCH>(ARCH, const std::uint8_t*, std::size_t, std::uint8_t)            \
@@ -548,6 +705,15 @@ void minhash_update::operator()(Arch, const std::uint64_t* hashes, std::size_t c
   template float hnsw_ip_distance<ARCH>(const void*, const void*, const void*) noexcept;                             \
   template float hnsw_l2_distance<ARCH>(const void*, const void*, const void*) noexcept;                             \
   template float hnsw_ip_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
-  template float hnsw_l2_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
+  template float hnsw_l2_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                        \
+  template float dot_f16::operator()<ARCH>(ARCH, const float*, const std::uint16_t*, std::size_t) const noexcept;    \
+  template float dot_i8::operator()<ARCH>(ARCH, const float*, const std::int8_t*, std::size_t) const noexcept;       \
+  template void decode_row::operator()<ARCH>(ARCH, const simd::slot_rows&, std::size_t, std::size_t, std::size_t,    \
+                                             float*) const noexcept;                                                 \
+  template float row_dot_f32<ARCH>(const float*, const void*, std::size_t) noexcept;                                 \
+  template float row_dot_f16<ARCH>(const float*, const void*, std::size_t) noexcept;                                 \
+  template float row_dot_i8<ARCH>(const float*, const void*, std::size_t) noexcept;                                  \
+  template float hnsw_ip_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                \
+  template float hnsw_l2_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
 
 }  // namespace ragtune::simd::kernels

@@ -41,7 +41,10 @@ def run_index(args: argparse.Namespace) -> dict[str, Any]:
     # A new index uses MiniLM unless told otherwise; an existing one keeps the embedder it was built with.
     embedder = make_embedder(args.embedder or (None if existing else "minilm"), progress=False if args.json else None)
     index = (Index.load(args.out, embedding=embedder, threads=args.threads) if existing
-             else Index(embedding=embedder, threads=args.threads))
+             else Index(embedding=embedder, threads=args.threads, vector_dtype=args.vector_dtype or "f32"))
+    if existing and args.vector_dtype not in (None, index.settings["vector_dtype"]):
+        raise ValueError(f"{args.out} stores its vectors as {index.settings['vector_dtype']}; --vector-dtype "
+                         f"applies to a new index (build one in another folder to change it)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         report = index.sync(documents, chunker=make_chunker(args, index.embedding), cleanup=args.cleanup,
@@ -73,6 +76,9 @@ def add_index_command(commands: Any) -> None:
                         help="full: drop sources no longer in the folders (default); incremental: keep them")
     parser.add_argument("--embedder", default=None, choices=["minilm", "hashing"],
                         help="a new index: minilm (default) or hashing; an existing index keeps its own")
+    parser.add_argument("--vector-dtype", choices=["f32", "f16", "int8"], default=None,
+                        help="a new index: how vectors are stored (f32 default; f16 half, int8 a quarter of "
+                             "the memory)")
     parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
     parser.add_argument("--follow-links", action="store_true", help="follow links that leave the folder")
     parser.add_argument("--json", action="store_true", help="print JSON")

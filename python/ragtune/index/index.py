@@ -34,6 +34,8 @@ from .sync import Cleanup, SyncReport, as_documents, content_hash, plan_sources,
 
 Mode = Literal["dense", "bm25", "hybrid"]
 Metric = Literal["cosine", "ip", "l2"]
+VectorDtype = Literal["f32", "f16", "int8"]
+_VECTOR_DTYPES = ("f32", "f16", "int8")
 _MODES = ("dense", "bm25", "hybrid")
 # Filters compiled to bitsets are cached per index version; a few suffice for query loops.
 _FILTER_CACHE_SIZE = 32
@@ -68,6 +70,13 @@ class Index:
         Most vectors kept in the embedding cache (keyed by the embedder's identity and
         the text's hash; saved with the index), so re-adding or re-syncing a text never
         embeds it again. 0 turns the cache off.
+    vector_dtype : "f32", "f16" or "int8"
+        How the index stores vectors. ``"f16"`` halves their memory (IEEE half; values
+        must stay within +-65504); ``"int8"`` quarters it, with a per-dimension symmetric
+        scale learned from the vectors added (and widened, re-coding what is stored, when
+        later vectors reach past it). Searches compare the query in float32 with the
+        stored values; filters, deletes, BM25, hybrid and persistence are the same for
+        every dtype. See ``benchmarks/RESULTS.md`` for the recall each one keeps.
 
     Examples
     --------
@@ -95,9 +104,12 @@ class Index:
         bm25_b: float = _DEFAULTS["bm25_b"],
         threads: int = 0,
         embedding_cache: int = DEFAULT_LIMIT,
+        vector_dtype: VectorDtype = "f32",
     ) -> None:
         if metric not in ("cosine", "ip", "l2"):
             raise ValueError(f"metric must be 'cosine', 'ip' or 'l2', got {metric!r}")
+        if vector_dtype not in _VECTOR_DTYPES:
+            raise ValueError(f"vector_dtype must be 'f32', 'f16' or 'int8', got {vector_dtype!r}")
         self.embedding: Embedder = resolve_embedding(embedding)
         self.metric = metric
         self.settings = {
@@ -108,6 +120,7 @@ class Index:
             "exact_below": as_int(exact_below, name="exact_below", minimum=0),
             "bm25_k1": float(bm25_k1),
             "bm25_b": float(bm25_b),
+            "vector_dtype": vector_dtype,
         }
         self.threads = as_threads(threads)
         self._vectors: Any = None  # created when the dimension is known (first add)
@@ -185,7 +198,7 @@ class Index:
             self._vectors = _core.VectorIndex(
                 dim=int(matrix.shape[1]), metric=self.metric, m=self.settings["m"],
                 ef_construction=self.settings["ef_construction"], ef_search=self.settings["ef_search"],
-                min_graph_size=max(1, self.settings["exact_below"]),
+                min_graph_size=max(1, self.settings["exact_below"]), dtype=self.settings["vector_dtype"],
             )
         elif matrix.shape[1] != self._vectors.dim:
             raise ValueError(f"vectors have {matrix.shape[1]} dimensions; this index holds {self._vectors.dim}")
@@ -732,7 +745,8 @@ class Index:
             embedding = embedder_from_spec(saved_spec)
         index = cls(embedding=embedding, metric=s["metric"], m=s["m"], ef_construction=s["ef_construction"],
                     ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
-                    bm25_b=s["bm25_b"], threads=threads, embedding_cache=embedding_cache)
+                    bm25_b=s["bm25_b"], threads=threads, embedding_cache=embedding_cache,
+                    vector_dtype=s["vector_dtype"])
         given = index._embedding_identity()
         if isinstance(saved_identity, str) and given is not None and given != saved_identity:
             raise ValueError(f"{root} was built with {describe(saved_spec)}, not {index.embedding!r}: their vectors "
@@ -760,6 +774,7 @@ class Index:
             # The slot count is backed by the vector file's bytes, so a hostile manifest cannot
             # make the loader allocate for slots that do not exist.
             if (index._vectors.dim != s["dim"] or len(index._vectors) != len(items)
+                    or index._vectors.dtype != s["vector_dtype"]
                     or index._vectors.slot_count != slots):
                 raise ValueError(f"{snapshot}: vectors do not match the records (damaged index)")
         index._records.restore(slots, items)
@@ -805,7 +820,8 @@ class Index:
                           f"intact. Save the index to store the rebuilt parts.", UserWarning, stacklevel=3)
 
     def __repr__(self) -> str:
-        return (f"Index({len(self)} documents, dim={self.dim}, metric={self.metric!r}, "
+        dtype = "" if self.settings["vector_dtype"] == "f32" else f", vector_dtype={self.settings['vector_dtype']!r}"
+        return (f"Index({len(self)} documents, dim={self.dim}, metric={self.metric!r}{dtype}, "
                 f"embedding={self.embedding!r}, graph={bool(self._vectors is not None and self._vectors.has_graph)})")
 
 

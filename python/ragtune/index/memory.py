@@ -13,7 +13,8 @@ from typing import Any
 class IndexMemory:
     """Bytes held by an :class:`~ragtune.index.Index`, by part.
 
-    ``vectors`` is the float rows plus their norms and the live-slot map: the only
+    ``vectors`` is the rows (float32, half or int8 codes with their scale, as the
+    index's ``vector_dtype`` says) plus their norms and the live-slot map: the only
     copy, which the HNSW graph reads by slot. ``graph`` is the graph's links and
     hnswlib's bookkeeping per element (locks, levels, the label map). ``bm25`` is the
     vocabulary and postings. ``records`` is the ids, texts and metadata in Python

@@ -172,6 +172,8 @@ def read_settings(snapshot: Path, manifest: dict[str, Any]) -> dict[str, Any]:
 
     if settings.get("metric") not in ("cosine", "ip", "l2"):
         raise bad("metric", "must be 'cosine', 'ip' or 'l2'")
+    if settings.get("vector_dtype", "f32") not in ("f32", "f16", "int8"):
+        raise bad("vector_dtype", "must be 'f32', 'f16' or 'int8'")
     return {
         "metric": settings["metric"],
         "m": integer("m", 2, 2048),
@@ -182,4 +184,5 @@ def read_settings(snapshot: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "bm25_b": number("bm25_b", 0.0, 1.0),
         "dim": integer("dim", 1, 65536, optional=True),
         "slots": integer("slots", 0, 1 << 62),
+        "vector_dtype": settings.get("vector_dtype", "f32"),  # snapshots before compact storage: f32
     }

@@ -44,9 +44,14 @@ struct search_results {
   static search_results empty(std::size_t nq, std::size_t k);
 };
 
+/// @brief How vectors are stored: float32, IEEE half, or int8 with a per-dimension scale.
+using row_type = simd::row_type;
+
+class row_store;
+
 /// @brief Bytes held by a vector_index, by part.
 struct memory_usage {
-  std::size_t vectors = 0;   ///< the rows (one copy: the graph reads them from here)
+  std::size_t vectors = 0;   ///< the rows and (int8) the scale (one copy: the graph reads them from here)
   std::size_t norms = 0;     ///< squared norms per slot (L2 through dot products)
   std::size_t slot_map = 0;  ///< the live-slot bitset
   std::size_t graph = 0;     ///< HNSW links and hnswlib's per-element bookkeeping (0 without a graph)
@@ -57,7 +62,7 @@ struct memory_usage {
 class vector_index {
  public:
   /// @throws std::invalid_argument for dim == 0 or dim > 65536.
-  vector_index(std::size_t dim, metric kind, hnsw_params params = {});
+  vector_index(std::size_t dim, metric kind, hnsw_params params = {}, row_type type = row_type::f32);
   ~vector_index();
   vector_index(const vector_index&) = delete;
   vector_index& operator=(const vector_index&) = delete;
@@ -65,6 +70,8 @@ class vector_index {
   std::size_t dim() const noexcept { return dim_; }
   metric kind() const noexcept { return metric_; }
   const hnsw_params& params() const noexcept { return params_; }
+  /// @brief How the vectors are stored.
+  row_type type() const noexcept { return type_; }
   /// @brief Number of live vectors.
   std::size_t size() const;
   /// @brief Slots allocated (live or free); slots are numbered below this.
@@ -73,10 +80,11 @@ class vector_index {
 
   /// @brief Stores @p n vectors (row-major, dim floats each) into the given slots, replacing
   ///        what a slot held. Vectors must be finite (checked by the caller).
+  /// @throws std::invalid_argument for f16 storage of a value beyond 65504.
   void put(const float* vectors, const std::int64_t* slots, std::size_t n, int threads);
   /// @brief Frees slots; freeing a free slot does nothing.
   void remove(const std::int64_t* slots, std::size_t n);
-  /// @brief Copies the stored vectors of live slots into @p out (n x dim).
+  /// @brief Copies the stored vectors of live slots, decoded to floats, into @p out (n x dim).
   /// @throws std::out_of_range for a slot that holds no vector.
   void get(const std::int64_t* slots, std::size_t n, float* out) const;
 
@@ -109,18 +117,14 @@ class vector_index {
   search_results graph_search(const float* queries, std::size_t nq, std::size_t k, const bitset* filter, std::size_t ef,
                               int threads) const;
   std::vector<float> squared_norms(const float* queries, std::size_t nq) const;
-  const float* row(std::size_t slot) const noexcept { return vectors_.data() + slot * dim_; }
   // Higher is closer: the dot product, or minus the squared distance for L2.
-  float score(float dot, std::size_t slot, float query_norm) const noexcept {
-    return metric_ == metric::l2 ? -(norms_[slot] - 2 * dot + query_norm) : dot;
-  }
+  float score(float dot, std::size_t slot, float query_norm) const noexcept;
 
   std::size_t dim_;
   metric metric_;
   hnsw_params params_;
-  std::vector<float> vectors_;             // slot-major; the only copy (the graph reads rows through rows_)
-  std::unique_ptr<simd::slot_rows> rows_;  // vectors_'s address for the graph, kept current on growth
-  std::vector<float> norms_;               // squared norm of each slot's vector (for L2 through dot products)
+  row_type type_;
+  std::unique_ptr<row_store> rows_;  // the only copy of every vector (the graph reads rows through its view)
   bitset alive_;
   std::size_t live_ = 0;
   std::unique_ptr<graph> graph_;

@@ -36,14 +36,43 @@ using distance_function = float (*)(const void*, const void*, const void*);
 /// @brief The active ISA's distance: 1 - dot(a, b) when @p inner_product, else squared L2.
 distance_function hnsw_distance(bool inner_product) noexcept;
 
-/// @brief Rows of floats: row s is base + s * dim.
+/// @brief How a vector's elements are stored: float32, IEEE half, or int8 codes that a
+///        per-dimension scale turns back into values (code * scale[j]).
+enum class row_type : std::uint8_t { f32 = 0, f16 = 1, i8 = 2 };
+
+/// @brief Bytes per element of a row type.
+constexpr std::size_t element_bytes(row_type type) noexcept {
+  return type == row_type::f32 ? 4 : type == row_type::f16 ? 2 : 1;
+}
+
+/// @brief Rows by slot: row s starts at base + s * row_bytes(). @p scale (int8: dim floats)
+///        and @p norms (each slot's squared norm) are read by the compact kernels.
 struct slot_rows {
-  const float* base = nullptr;
+  const void* base = nullptr;
   std::size_t dim = 0;
+  row_type type = row_type::f32;
+  const float* scale = nullptr;
+  const float* norms = nullptr;
+  std::size_t row_bytes() const noexcept { return dim * element_bytes(type); }
+  const void* row(std::size_t slot) const noexcept { return static_cast<const char*>(base) + slot * row_bytes(); }
 };
 
 /// @brief hnsw_distance over slot numbers: a and b point at slot numbers (std::size_t), the
-///        parameter at a slot_rows; the distance is between rows *a and *b.
-distance_function hnsw_slot_distance(bool inner_product) noexcept;
+///        parameter at a slot_rows; the distance is between rows *a and *b, decoded. For
+///        compact rows L2 goes through the stored norms: |a|^2 + |b|^2 - 2 a.b.
+distance_function hnsw_slot_distance(bool inner_product, row_type type = row_type::f32) noexcept;
+
+/// @brief dot(query, row) for a row of @p dim halves.
+float dot_f16(const float* query, const std::uint16_t* row, std::size_t dim) noexcept;
+/// @brief dot(query, row) for a row of @p dim int8 codes (the query already multiplied by the
+///        scale, so this is the dot product with the row's values).
+float dot_i8(const float* query, const std::int8_t* row, std::size_t dim) noexcept;
+
+/// @brief The active ISA's dot(query, row) for rows of this type (f32, f16, or int8 codes).
+using row_dot_function = float (*)(const float* query, const void* row, std::size_t dim) noexcept;
+row_dot_function row_dot(row_type type) noexcept;
+
+/// @brief Writes elements offset .. offset + count - 1 of a slot's row, decoded to floats.
+void decode_row(const slot_rows& rows, std::size_t slot, std::size_t offset, std::size_t count, float* out) noexcept;
 
 }  // namespace ragtune::simd
