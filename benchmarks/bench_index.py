@@ -5,6 +5,9 @@ MiniLM vectors of chunked linux-doc, all in one run on the same data.
 - HNSW build time, and recall@10 vs QPS against the hnswlib Python package (same M, ef)
 - filtered search at 50% / 10% / 1% selectivity vs hnswlib's Python filter and post-filtering
 - BM25 indexing and query speed vs bm25s
+- memory per vector, build time, QPS and recall@10 at ef 32/64/128 for ragtune's f32, f16
+  and int8 storage against hnswlib, FAISS (HNSW flat, HNSW-SQ8) and usearch (f32, f16,
+  i8), each engine built in its own process (bench_index_memory.py; --skip-memory skips)
 
     .venv/bin/python benchmarks/corpus_vectors.py --count 100000   # once: embeds and caches
     .venv/bin/python benchmarks/bench_index.py
@@ -28,6 +31,7 @@ import numpy as np  # noqa: E402
 import ragtune  # noqa: E402
 from ragtune import _core  # noqa: E402
 
+from bench_index_memory import ENGINES, compare  # noqa: E402
 from corpus_vectors import load_or_build, load_queries  # noqa: E402
 from timing import timed  # noqa: E402
 
@@ -171,13 +175,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--skip-memory", action="store_true", help="skip the per-engine memory section")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "out" / "index.json")
     args = parser.parse_args()
     texts, x = load_or_build(args.count)
     query_texts, q = load_queries(args.count, args.queries)
     info = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "ragtune": ragtune.__version__,
             "simd": ragtune.simd_info()["active"], "vectors": list(x.shape)}
-    for name in ("faiss-cpu", "hnswlib", "bm25s", "numpy"):
+    for name in ("faiss-cpu", "hnswlib", "usearch", "bm25s", "numpy"):
         info[name] = version(name)
     print("machine:", json.dumps(info))
     rows: list = []
@@ -185,8 +190,12 @@ def main() -> None:
     theirs, ours = hnsw_section(x, q, truth, rows)
     filter_section(x, q, theirs, ours, rows)
     bm25_section(texts, query_texts, rows)
+    memory = []
+    if not args.skip_memory:
+        print(f"\n== memory, build, QPS and recall by storage (one process per engine, {len(q)} queries) ==")
+        memory = compare([args.count], ENGINES, use_real=True)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"machine": info, "rows": rows}, indent=2))
+    args.json.write_text(json.dumps({"machine": info, "rows": rows, "memory": memory}, indent=2))
 
 
 if __name__ == "__main__":
