@@ -249,11 +249,11 @@ void bind_index(py::module_& m) {
       .def_static(
           "load",
           [](const std::string& vectors_path, const std::string& graph_path, std::size_t m, std::size_t ef_construction,
-             std::size_t ef_search, std::size_t seed, std::size_t min_graph_size) {
+             std::size_t ef_search, std::size_t seed, std::size_t min_graph_size, bool mmap) {
             ix::hnsw_params params{m, ef_construction, ef_search, seed, min_graph_size};
             try {
               py::gil_scoped_release nogil;
-              return ix::vector_index::load(vectors_path, graph_path, params);
+              return ix::vector_index::load(vectors_path, graph_path, params, mmap);
             } catch (const std::system_error&) {
               throw;  // I/O: OSError, from module.cpp's translator
             } catch (const std::runtime_error& e) {
@@ -262,7 +262,10 @@ void bind_index(py::module_& m) {
           },
           py::arg("vectors_path"), py::arg("graph_path"), py::kw_only(), py::arg("m") = hnsw.m,
           py::arg("ef_construction") = hnsw.ef_construction, py::arg("ef_search") = hnsw.ef_search,
-          py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size);
+          py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size, py::arg("mmap") = false,
+          "Load saved vectors and graph; mmap=True leaves the rows and the graph's base layer in the files, "
+          "mapped copy-on-write (the graph's structure is still checked in full; the values are covered by "
+          "the snapshot's checksums, on demand).");
 
   py::class_<ix::bm25_index>(m, "BM25Index", "BM25 (Lucene variant) over slots.")
       .def(py::init([](float k1, float b, std::vector<std::string> stopwords) {

@@ -199,4 +199,46 @@ TEST(vector_index, compact_rows_search_exactly_over_their_decoded_values) {
   }
 }
 
+// A mapped load searches the files in place, and its first change copies them in; both
+// give what a copying load gives.
+TEST(vector_index, mapped_load_searches_in_place_and_copies_on_change) {
+  const std::size_t n = 2000, dim = 24, k = 6;
+  auto base = random_vectors(n, dim, 21);
+  ix::hnsw_params params;
+  params.min_graph_size = 100;
+  for (auto type : {ix::row_type::f32, ix::row_type::f16, ix::row_type::i8}) {
+    for (auto kind : {ix::metric::cosine, ix::metric::l2}) {
+      ix::vector_index index(dim, kind, params, type);
+      auto slots = iota_slots(n);
+      index.put(base.data(), slots.data(), n, 2);
+      const std::int64_t gone[] = {3, 4};
+      index.remove(gone, 2);
+      const std::string vectors = ::testing::TempDir() + "/mv.bin", graph = ::testing::TempDir() + "/mg.bin";
+      index.save(vectors, graph);
+      auto copied = ix::vector_index::load(vectors, graph, params, false);
+      auto mapped = ix::vector_index::load(vectors, graph, params, true);
+      for (auto mode : {ix::search_mode::exact, ix::search_mode::graph}) {
+        auto a = copied->search(base.data(), 8, k, nullptr, mode, 64, 1);
+        auto b = mapped->search(base.data(), 8, k, nullptr, mode, 64, 1);
+        EXPECT_EQ(a.slots, b.slots);
+        EXPECT_EQ(a.scores, b.scores);
+      }
+      // Changes: a removal, a replacement and new slots (the graph grows past the mapped block).
+      const std::int64_t more[] = {7, static_cast<std::int64_t>(n), static_cast<std::int64_t>(n + 1)};
+      const std::int64_t dropped[] = {9};
+      for (auto* target : {copied.get(), mapped.get()}) {
+        target->remove(dropped, 1);
+        target->put(base.data() + 100 * dim, more, 3, 1);
+      }
+      auto a = copied->search(base.data(), 8, k, nullptr, ix::search_mode::graph, 64, 1);
+      auto b = mapped->search(base.data(), 8, k, nullptr, ix::search_mode::graph, 64, 1);
+      EXPECT_EQ(a.slots, b.slots);
+      EXPECT_EQ(mapped->size(), n - 1);  // 3 removed, 2 added
+      EXPECT_EQ(copied->size(), n - 1);
+      std::remove(vectors.c_str());
+      std::remove(graph.c_str());
+    }
+  }
+}
+
 }  // namespace

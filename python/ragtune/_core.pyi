@@ -142,6 +142,7 @@ class VectorIndex:
         ef_search: int = 64,
         seed: int = 100,
         min_graph_size: int = 4096,
+        mmap: bool = False,
     ) -> VectorIndex: ...
 
 class BM25Index:

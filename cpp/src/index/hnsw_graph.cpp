@@ -19,6 +19,7 @@
 #include <stdexcept>
 
 #include "ragtune/io/files.hpp"
+#include "ragtune/io/mapped_file.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 #include "ragtune/util/parallel.hpp"
 
@@ -92,11 +93,17 @@ class row_space : public hnswlib::SpaceInterface<float> {
 using graph_type = hnswlib::HierarchicalNSW<float>;
 using tableint = hnswlib::tableint;
 
+// A graph file's bytes (read or mapped).
+struct file_view {
+  const char* data;
+  std::size_t size;
+};
+
 template <class T>
-T read_pod(const std::vector<char>& file, std::size_t& at) {
-  if (at + sizeof(T) > file.size()) throw io::format_error("HNSW graph file is truncated");
+T read_pod(file_view file, std::size_t& at) {
+  if (at + sizeof(T) > file.size) throw io::format_error("HNSW graph file is truncated");
   T value;
-  std::memcpy(&value, file.data() + at, sizeof(T));
+  std::memcpy(&value, file.data + at, sizeof(T));
   at += sizeof(T);
   return value;
 }
@@ -111,7 +118,7 @@ constexpr std::size_t size_per_element_at = 24, label_offset_at = 32;
 
 // Returns true when the elements still hold vectors (dim floats before the label),
 // as graphs saved before the one-copy layout do; false for the slot-only layout.
-bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::size_t slot_count) {
+bool validate_graph_file(file_view file, std::size_t dim, std::size_t slot_count) {
   std::size_t at = 0;
   const auto offset_level0 = read_pod<std::size_t>(file, at);
   read_pod<std::size_t>(file, at);  // max_elements: replaced by the caller's capacity
@@ -138,7 +145,7 @@ bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
   if (count > slot_count) bad("more elements than slots");
   if (max_level < 0 || max_level > 64 || !(mult > 0) || !std::isfinite(mult)) bad("level parameters out of range");
   if (count > 0 && entry_point >= count) bad("entry point out of range");
-  if (count > (file.size() - at) / size_per_element) bad("truncated level-0 data");
+  if (count > (file.size - at) / size_per_element) bad("truncated level-0 data");
   const std::size_t level0_start = at;
   std::vector<std::size_t> levels_of;  // filled before any upper-level list is checked
   // A list of `level` (0: the base layer) may only link to elements that reach that
@@ -156,7 +163,7 @@ bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
     }
   };
   for (std::size_t i = 0; i < count; ++i) {
-    const char* element = file.data() + level0_start + i * size_per_element;
+    const char* element = file.data + level0_start + i * size_per_element;
     check_list(element, max_m0, 0);
     hnswlib::labeltype label;
     std::memcpy(&label, element + label_offset, sizeof(label));
@@ -171,7 +178,7 @@ bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
     if (size % links != 0) bad("an upper-level list has a partial entry");
     const std::size_t levels = size / links;
     if (levels > static_cast<std::size_t>(max_level)) bad("an element is above the top level");
-    if (size > file.size() - at) bad("truncated upper-level links");
+    if (size > file.size - at) bad("truncated upper-level links");
     levels_of[i] = levels;
     lists_at[i] = at;
     if (i == entry_point) highest = static_cast<int>(levels);
@@ -179,8 +186,8 @@ bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
   }
   for (std::size_t i = 0; i < count; ++i)
     for (std::size_t level = 1; level <= levels_of[i]; ++level)
-      check_list(file.data() + lists_at[i] + (level - 1) * links, max_m, level);
-  if (at != file.size()) bad("trailing bytes after the last element");
+      check_list(file.data + lists_at[i] + (level - 1) * links, max_m, level);
+  if (at != file.size) bad("trailing bytes after the last element");
   if (count > 0 && highest != max_level) bad("the entry point is not on the top level");
   if (level0_start != header_bytes) bad("unexpected header size");
   return holds_vectors;
@@ -188,25 +195,24 @@ bool validate_graph_file(const std::vector<char>& file, std::size_t dim, std::si
 
 // A validated file that holds vectors, rewritten in the slot-only layout: each level-0
 // element keeps its links and label and drops its dim floats (the rows are ragtune's).
-std::vector<char> without_vectors(const std::vector<char>& file, std::size_t dim) {
+std::vector<char> without_vectors(file_view file, std::size_t dim) {
   std::size_t count, size_per_element, label_offset;
-  std::memcpy(&count, file.data() + 16, sizeof(count));
-  std::memcpy(&size_per_element, file.data() + size_per_element_at, sizeof(size_per_element));
-  std::memcpy(&label_offset, file.data() + label_offset_at, sizeof(label_offset));
+  std::memcpy(&count, file.data + 16, sizeof(count));
+  std::memcpy(&size_per_element, file.data + size_per_element_at, sizeof(size_per_element));
+  std::memcpy(&label_offset, file.data + label_offset_at, sizeof(label_offset));
   const std::size_t links0 = label_offset - dim * sizeof(float);
   const std::size_t slim = links0 + sizeof(hnswlib::labeltype);
   std::vector<char> out;
-  out.reserve(file.size() - count * dim * sizeof(float));
-  out.insert(out.end(), file.begin(), file.begin() + header_bytes);
+  out.reserve(file.size - count * dim * sizeof(float));
+  out.insert(out.end(), file.data, file.data + header_bytes);
   std::memcpy(out.data() + size_per_element_at, &slim, sizeof(slim));
   std::memcpy(out.data() + label_offset_at, &links0, sizeof(links0));
   for (std::size_t i = 0; i < count; ++i) {
-    const char* element = file.data() + header_bytes + i * size_per_element;
+    const char* element = file.data + header_bytes + i * size_per_element;
     out.insert(out.end(), element, element + links0);
     out.insert(out.end(), element + label_offset, element + label_offset + sizeof(hnswlib::labeltype));
   }
-  out.insert(out.end(), file.begin() + static_cast<std::ptrdiff_t>(header_bytes + count * size_per_element),
-             file.end());
+  out.insert(out.end(), file.data + header_bytes + count * size_per_element, file.data + file.size);
   return out;
 }
 
@@ -214,11 +220,10 @@ std::vector<char> without_vectors(const std::vector<char>& file, std::size_t dim
 // in-memory file, so what it reads is exactly what was checked.
 class memory_file {
  public:
-  memory_file(const std::vector<char>& bytes, const std::string& origin)
-      : fd_(::memfd_create("ragtune-graph", MFD_CLOEXEC)) {
+  memory_file(file_view bytes, const std::string& origin) : fd_(::memfd_create("ragtune-graph", MFD_CLOEXEC)) {
     if (fd_ < 0) io::throw_io_error("cannot create an in-memory copy of", origin);
     try {
-      io::write_all_at(fd_, bytes.data(), bytes.size(), 0, origin);
+      io::write_all_at(fd_, bytes.data, bytes.size, 0, origin);
     } catch (...) {
       ::close(fd_);
       throw;
@@ -237,8 +242,13 @@ class memory_file {
 
 struct hnsw_graph::impl {
   impl(const vector_rows& rows, bool inner_product) : space(rows, inner_product) {}
+  ~impl() {
+    if (mapping != nullptr && graph != nullptr) graph->data_level0_memory_ = nullptr;  // not hnswlib's to free
+  }
   slot_space space;
   std::unique_ptr<graph_type> graph;
+  // Set while the base layer is read in place from a mapped graph file (copy-on-write).
+  std::shared_ptr<io::mapped_file> mapping;
   // Each element's slot, densely by internal id (4 bytes each: it stays in cache, where
   // the labels inside the elements would each cost a miss during search).
   std::vector<std::uint32_t> slot_of;
@@ -252,6 +262,73 @@ struct hnsw_graph::impl {
         throw std::length_error("the HNSW graph holds slots below 2^32 only");
       slot_of.push_back(static_cast<std::uint32_t>(label));
     }
+  }
+
+  // hnswlib's state for a validated slot-only graph file, its base layer left in the
+  // mapping: what loadIndex does, without reading the block or building the label map
+  // (own_block does both before the first change).
+  void adopt_mapped(std::shared_ptr<io::mapped_file> file) {
+    const file_view bytes{file->data(), file->size()};
+    graph = std::make_unique<graph_type>(&space);
+    graph_type& g = *graph;
+    std::size_t at = 0;
+    g.offsetLevel0_ = read_pod<std::size_t>(bytes, at);
+    read_pod<std::size_t>(bytes, at);  // the saved capacity: a mapped block holds exactly its elements
+    g.cur_element_count = read_pod<std::size_t>(bytes, at);
+    g.max_elements_ = g.cur_element_count;
+    g.size_data_per_element_ = read_pod<std::size_t>(bytes, at);
+    g.label_offset_ = read_pod<std::size_t>(bytes, at);
+    g.offsetData_ = read_pod<std::size_t>(bytes, at);
+    g.maxlevel_ = read_pod<int>(bytes, at);
+    g.enterpoint_node_ = read_pod<tableint>(bytes, at);
+    g.maxM_ = read_pod<std::size_t>(bytes, at);
+    g.maxM0_ = read_pod<std::size_t>(bytes, at);
+    g.M_ = read_pod<std::size_t>(bytes, at);
+    g.mult_ = read_pod<double>(bytes, at);
+    g.ef_construction_ = read_pod<std::size_t>(bytes, at);
+    g.data_size_ = 0;
+    g.fstdistfunc_ = space.get_dist_func();
+    g.dist_func_param_ = space.get_dist_func_param();
+    g.size_links_per_element_ = g.maxM_ * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
+    g.size_links_level0_ = g.maxM0_ * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
+    const std::size_t slots = std::max<std::size_t>(g.max_elements_, 1);
+    std::vector<std::mutex>(slots).swap(g.link_list_locks_);
+    std::vector<std::mutex>(graph_type::MAX_LABEL_OPERATION_LOCKS).swap(g.label_op_locks_);
+    g.visited_list_pool_ = std::make_unique<hnswlib::VisitedListPool>(1, slots);
+    g.linkLists_ = static_cast<char**>(std::calloc(slots, sizeof(char*)));
+    if (g.linkLists_ == nullptr) throw std::bad_alloc();
+    g.element_levels_ = std::vector<int>(slots);
+    g.revSize_ = 1.0 / g.mult_;
+    g.ef_ = 10;
+    g.data_level0_memory_ = file->data() + header_bytes;
+    mapping = std::move(file);
+    at = header_bytes + g.cur_element_count * g.size_data_per_element_;
+    for (std::size_t i = 0; i < g.cur_element_count; ++i) {
+      const auto size = read_pod<unsigned int>(bytes, at);
+      if (size == 0) continue;
+      g.element_levels_[i] = static_cast<int>(size / g.size_links_per_element_);
+      g.linkLists_[i] = static_cast<char*>(std::malloc(size));
+      if (g.linkLists_[i] == nullptr) throw std::bad_alloc();
+      std::memcpy(g.linkLists_[i], bytes.data + at, size);
+      at += size;
+    }
+    for (std::size_t i = 0; i < g.cur_element_count; ++i)
+      if (g.isMarkedDeleted(static_cast<tableint>(i))) ++g.num_deleted_;
+  }
+
+  // Before the first change to a mapped graph: the base layer into memory of its own (so
+  // hnswlib may grow and free it) and the label map hnswlib's updates look slots up in.
+  void own_block() {
+    if (mapping == nullptr) return;
+    graph_type& g = *graph;
+    const std::size_t bytes = g.cur_element_count * g.size_data_per_element_;
+    char* block = static_cast<char*>(std::malloc(std::max<std::size_t>(bytes, 1)));
+    if (block == nullptr) throw std::bad_alloc();
+    std::memcpy(block, g.data_level0_memory_, bytes);
+    g.data_level0_memory_ = block;
+    mapping.reset();
+    for (std::size_t i = 0; i < g.cur_element_count; ++i)
+      g.label_lookup_[g.getExternalLabel(static_cast<tableint>(i))] = static_cast<tableint>(i);
   }
 
   // Rewrites a graph built over row_space into the slot-only layout, in place of its
@@ -312,6 +389,7 @@ std::size_t hnsw_graph::capacity() const { return impl_->graph->max_elements_; }
 std::size_t hnsw_graph::element_count() const { return impl_->graph->cur_element_count; }
 
 void hnsw_graph::put(const std::int64_t* slots, std::size_t n, int threads) {
+  impl_->own_block();
   graph_type& g = *impl_->graph;
   // Grow before adding: resizeIndex must not run alongside insertions.
   const std::size_t needed = g.cur_element_count + n;
@@ -331,6 +409,7 @@ void hnsw_graph::put(const std::int64_t* slots, std::size_t n, int threads) {
 }
 
 void hnsw_graph::remove(std::int64_t slot) {
+  impl_->own_block();
   graph_type& g = *impl_->graph;
   const auto found = g.label_lookup_.find(static_cast<hnswlib::labeltype>(slot));
   if (found != g.label_lookup_.end() && !g.isMarkedDeleted(found->second))
@@ -474,18 +553,20 @@ void hnsw_graph::save(const std::string& path) const {
 }
 
 std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, const vector_rows& rows, bool inner_product,
-                                             std::size_t slot_count) {
-  std::ifstream input(path, std::ios::binary | std::ios::ate);
-  if (!input) io::throw_io_error("cannot open the HNSW graph file", path);
-  const auto size = static_cast<std::size_t>(input.tellg());
-  std::vector<char> file(size);
-  input.seekg(0);
-  if (!input.read(file.data(), static_cast<std::streamsize>(size))) io::throw_io_error("cannot read", path);
-  if (validate_graph_file(file, rows.dim, slot_count)) file = without_vectors(file, rows.dim);
-  const memory_file validated(file, path);
+                                             std::size_t slot_count, bool mapped) {
+  auto file = std::make_shared<io::mapped_file>(io::mapped_file::open(path));
+  const file_view bytes{file->data(), file->size()};
+  const bool holds_vectors = validate_graph_file(bytes, rows.dim, slot_count);
   auto state = std::make_unique<impl>(rows, inner_product);
-  state->graph = std::make_unique<graph_type>(&state->space);
-  state->graph->loadIndex(validated.path(), &state->space, std::max<std::size_t>(slot_count, 1));
+  if (mapped && !holds_vectors) {
+    state->adopt_mapped(std::move(file));
+  } else {
+    std::vector<char> converted;
+    if (holds_vectors) converted = without_vectors(bytes, rows.dim);
+    const memory_file validated(holds_vectors ? file_view{converted.data(), converted.size()} : bytes, path);
+    state->graph = std::make_unique<graph_type>(&state->space);
+    state->graph->loadIndex(validated.path(), &state->space, std::max<std::size_t>(slot_count, 1));
+  }
   state->index_new_elements();
   return std::unique_ptr<hnsw_graph>(new hnsw_graph(std::move(state)));
 }

@@ -49,9 +49,10 @@ class hnsw_graph {
   void save(const std::string& path) const;
   // Validates the file completely (sizes, levels, every link) and hands hnswlib the
   // validated bytes. Files that still hold vectors (ragtune before the one-copy
-  // layout) are converted on the way.
+  // layout) are converted on the way. `mapped`: the base layer stays in the file,
+  // mapped copy-on-write, until the first change copies it in.
   static std::unique_ptr<hnsw_graph> load(const std::string& path, const vector_rows& rows, bool inner_product,
-                                          std::size_t slot_count);
+                                          std::size_t slot_count, bool mapped);
 
  private:
   struct impl;

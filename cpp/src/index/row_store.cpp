@@ -27,6 +27,9 @@ row_store::row_store(std::size_t dim, row_type type) : dim_(dim), view_(std::mak
 }
 
 void row_store::refresh_view() noexcept {
+  view_->scale = scale_.data();
+  view_->norms = norms_.data();
+  if (mapping_ != nullptr) return;  // base points into the mapping
   switch (view_->type) {
     case row_type::f32:
       view_->base = f32_.data();
@@ -38,12 +41,45 @@ void row_store::refresh_view() noexcept {
       view_->base = i8_.data();
       break;
   }
-  view_->scale = scale_.data();
-  view_->norms = norms_.data();
+}
+
+void row_store::adopt_mapping(std::shared_ptr<const io::mapped_file> file, const char* rows, std::size_t slots) {
+  mapping_ = std::move(file);
+  slots_ = slots;
+  view_->base = rows;
+  refresh_view();
+}
+
+void row_store::materialise() {
+  if (mapping_ == nullptr) return;
+  const auto* rows = static_cast<const char*>(view_->base);
+  const std::size_t bytes = slots_ * row_bytes();
+  switch (view_->type) {
+    case row_type::f32:
+      f32_.resize(slots_ * dim_);
+      std::memcpy(f32_.data(), rows, bytes);
+      break;
+    case row_type::f16:
+      f16_.resize(slots_ * dim_);
+      std::memcpy(f16_.data(), rows, bytes);
+      break;
+    case row_type::i8:
+      i8_.resize(slots_ * dim_);
+      std::memcpy(i8_.data(), rows, bytes);
+      break;
+  }
+  mapping_.reset();
+  refresh_view();
+  if (norms_.size() != slots_) {  // a mapped load computes norms only where the metric reads them
+    norms_.resize(slots_);
+    refresh_view();
+    for (std::size_t s = 0; s < slots_; ++s) compute_norm(s);
+  }
 }
 
 void row_store::resize(std::size_t slots) {
   if (slots <= slots_) return;
+  materialise();
   if (slots > std::numeric_limits<std::size_t>::max() / dim_ / sizeof(float))
     throw std::length_error("too many slots for this dimension");
   switch (view_->type) {
@@ -65,6 +101,7 @@ void row_store::resize(std::size_t slots) {
 void* row_store::raw_mutable() noexcept { return const_cast<void*>(view_->base); }
 
 void row_store::put(const float* rows, const std::int64_t* slots, std::size_t n) {
+  materialise();
   if (view_->type == row_type::f16) {
     for (std::size_t i = 0; i < n * dim_; ++i)
       if (std::fabs(rows[i]) > half_max)
@@ -140,7 +177,7 @@ void row_store::encode(const float* row, std::size_t slot) noexcept {
 void row_store::compute_norm(std::size_t slot) noexcept {
   float dot = 0;
   if (view_->type == row_type::f32) {
-    const float* row = f32_.data() + slot * dim_;
+    const auto* row = static_cast<const float*>(view_->row(slot));
     simd::dot_block(row, 1, row, 1, dim_, &dot, 1);
   } else {
     // Decoded a block at a time on the stack: no allocation on this path.
@@ -159,7 +196,7 @@ void row_store::compute_norm(std::size_t slot) noexcept {
 
 void row_store::decode(std::size_t first, std::size_t n, float* out) const noexcept {
   if (view_->type == row_type::f32) {
-    std::memcpy(out, f32_.data() + first * dim_, n * dim_ * sizeof(float));
+    std::memcpy(out, view_->row(first), n * dim_ * sizeof(float));
     return;
   }
   for (std::size_t i = 0; i < n; ++i) simd::decode_row(*view_, first + i, 0, dim_, out + i * dim_);
@@ -170,28 +207,44 @@ std::size_t row_store::row_memory() const noexcept {
          (range_.capacity() + scale_.capacity()) * sizeof(float);
 }
 
-std::string row_store::adopt_loaded(const std::vector<float>& ranges) {
-  switch (view_->type) {
-    case row_type::f32:
-      for (float v : f32_)
-        if (!std::isfinite(v)) return "holds a non-finite value";
-      break;
-    case row_type::f16:
-      for (std::uint16_t h : f16_)
-        if ((h & 0x7C00u) == 0x7C00u) return "holds a non-finite 16-bit value";
-      break;
-    case row_type::i8:
-      if (ranges.size() != dim_) return "the int8 scale has the wrong length";
-      for (float r : ranges)
-        if (!std::isfinite(r) || r < 0) return "the int8 scale holds a negative or non-finite range";
-      for (std::int8_t c : i8_)
-        if (c == std::numeric_limits<std::int8_t>::min()) return "holds an int8 code outside -127..127";
-      range_ = ranges;
-      for (std::size_t j = 0; j < dim_; ++j) scale_[j] = range_[j] / code_limit;
-      break;
+std::string row_store::adopt_loaded(const std::vector<float>& ranges, bool check_values, bool norms) {
+  const std::size_t count = slots_ * dim_;
+  if (check_values) {
+    switch (view_->type) {
+      case row_type::f32: {
+        const auto* values = static_cast<const float*>(view_->base);
+        for (std::size_t i = 0; i < count; ++i)
+          if (!std::isfinite(values[i])) return "holds a non-finite value";
+        break;
+      }
+      case row_type::f16: {
+        const auto* halves = static_cast<const std::uint16_t*>(view_->base);
+        for (std::size_t i = 0; i < count; ++i)
+          if ((halves[i] & 0x7C00u) == 0x7C00u) return "holds a non-finite 16-bit value";
+        break;
+      }
+      case row_type::i8: {
+        const auto* codes = static_cast<const std::int8_t*>(view_->base);
+        for (std::size_t i = 0; i < count; ++i)
+          if (codes[i] == std::numeric_limits<std::int8_t>::min()) return "holds an int8 code outside -127..127";
+        break;
+      }
+    }
+  }
+  if (view_->type == row_type::i8) {
+    // The scale is checked whatever the caller asks: it is small, and every distance reads it.
+    if (ranges.size() != dim_) return "the int8 scale has the wrong length";
+    for (float r : ranges)
+      if (!std::isfinite(r) || r < 0) return "the int8 scale holds a negative or non-finite range";
+    range_ = ranges;
+    for (std::size_t j = 0; j < dim_; ++j) scale_[j] = range_[j] / code_limit;
   }
   had_rows_ = slots_ > 0;
-  for (std::size_t s = 0; s < slots_; ++s) compute_norm(s);
+  if (norms) {
+    norms_.resize(slots_);
+    refresh_view();
+    for (std::size_t s = 0; s < slots_; ++s) compute_norm(s);
+  }
   return {};
 }
 

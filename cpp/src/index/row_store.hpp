@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ragtune/io/mapped_file.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 
 namespace ragtune::index {
@@ -53,9 +54,18 @@ class row_store {
   const void* raw() const noexcept { return view_->base; }
   void* raw_mutable() noexcept;
   const std::vector<float>& ranges() const noexcept { return range_; }
-  // After raw rows and ranges were read in: checks every value, derives the scale and norms.
-  // Returns an empty string when all is well, else what is wrong.
-  std::string adopt_loaded(const std::vector<float>& ranges);
+  // After raw rows and ranges were read in (or mapped): derives the scale and, when asked,
+  // the norms; checks every value when asked. Returns an empty string when all is well,
+  // else what is wrong.
+  std::string adopt_loaded(const std::vector<float>& ranges, bool check_values, bool norms);
+
+  // Reads the rows of `slots` slots in place from a mapped file (shared pages, nothing
+  // copied). The first change (put, resize) copies them into memory of the store's own.
+  void adopt_mapping(std::shared_ptr<const io::mapped_file> file, const char* rows, std::size_t slots);
+  bool mapped() const noexcept { return mapping_ != nullptr; }
+  // Copies mapped rows into the store's own memory (and computes the norms a mapped load
+  // skipped); nothing to do when not mapped.
+  void materialise();
 
  private:
   void refresh_view() noexcept;
@@ -72,7 +82,10 @@ class row_store {
   std::vector<float> range_;  // int8: largest magnitude each dimension's codes cover (code 127)
   std::vector<float> scale_;  // int8: range / 127, what a code is multiplied by
   std::vector<float> norms_;
-  bool had_rows_ = false;  // int8: whether ranges were set by stored rows (later growth gets headroom)
+  bool had_rows_ = false;
+  std::shared_ptr<const io::mapped_file>
+      mapping_;  // set while the rows are read from a mapped snapshot  // int8: whether ranges were set by stored rows
+                 // (later growth gets headroom)
   std::unique_ptr<simd::slot_rows> view_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "hnsw_graph.hpp"
 #include "ragtune/io/files.hpp"
+#include "ragtune/io/mapped_file.hpp"
 #include "ragtune/simd/vector_kernels.hpp"
 #include "ragtune/util/parallel.hpp"
 #include "row_store.hpp"
@@ -352,23 +353,29 @@ void vector_index::save(const std::string& vectors_path, const std::string& grap
 }
 
 std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path, const std::string& graph_path,
-                                                 hnsw_params params) {
-  std::FILE* f = io::open_file(vectors_path, "rb");
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
-  std::fseek(f, 0, SEEK_END);
-  const long file_size = std::ftell(f);
-  std::fseek(f, 0, SEEK_SET);
-  char magic[8];
-  std::uint64_t header[6] = {};
+                                                 hnsw_params params, bool mapped) {
+  auto file = std::make_shared<const io::mapped_file>(io::mapped_file::open(vectors_path));
+  const char* bytes = file->data();
+  const std::size_t file_size = file->size();
   auto bad = [&](const std::string& what) {
     return io::format_error(vectors_path + " is not a valid ragtune vector file: " + what);
   };
-  if (std::fread(magic, 1, 8, f) != 8 || std::memcmp(magic, vectors_magic, 8) != 0) throw bad("wrong magic bytes");
-  if (std::fread(header, sizeof(std::uint64_t), 5, f) != 5) throw bad("truncated header");
+  std::size_t at = 0;
+  auto take = [&](void* out, std::size_t size, const char* what) {
+    if (size > file_size - at) throw bad(what);
+    if (size > 0) std::memcpy(out, bytes + at, size);
+    at += size;
+  };
+  char magic[8];
+  std::uint64_t header[6] = {};
+  if (file_size < sizeof(magic)) throw bad("wrong magic bytes");
+  take(magic, sizeof(magic), "wrong magic bytes");
+  if (std::memcmp(magic, vectors_magic, 8) != 0) throw bad("wrong magic bytes");
+  take(header, 5 * sizeof(std::uint64_t), "truncated header");
   const auto [version, dim, kind, slots, live] = std::tuple{header[0], header[1], header[2], header[3], header[4]};
   if (version != 1 && version != 2)
     throw bad("unsupported version " + std::to_string(version) + " (written by a newer ragtune? upgrade ragtune)");
-  if (version == 2 && std::fread(&header[5], sizeof(std::uint64_t), 1, f) != 1) throw bad("truncated header");
+  if (version == 2) take(&header[5], sizeof(std::uint64_t), "truncated header");
   const std::uint64_t type = header[5];
   if (dim == 0 || dim > max_dim) throw bad("dimension out of range");
   if (kind > 2) throw bad("unknown metric");
@@ -376,29 +383,29 @@ std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path
   const std::size_t element = simd::element_bytes(static_cast<row_type>(type));
   const std::uint64_t words = (slots + 63) / 64;
   const std::uint64_t ranges = type == static_cast<std::uint64_t>(row_type::i8) ? dim * sizeof(float) : 0;
-  const std::uint64_t header_size = 8 + (version == 2 ? 6 : 5) * sizeof(std::uint64_t);
-  if (file_size < 0 || static_cast<std::uint64_t>(file_size) < header_size)
-    throw bad("its length does not match its header (truncated or corrupted)");
-  const std::uint64_t payload = static_cast<std::uint64_t>(file_size) - header_size;
+  const std::uint64_t payload = file_size - at;
   if (slots > payload / (dim * element) || payload != words * sizeof(std::uint64_t) + ranges + slots * dim * element)
     throw bad("its length does not match its header (truncated or corrupted)");
   auto index = std::make_unique<vector_index>(dim, static_cast<metric>(kind), params, static_cast<row_type>(type));
   std::vector<std::uint64_t> bits(words);
-  if (std::fread(bits.data(), sizeof(std::uint64_t), words, f) != words) throw bad("truncated slot map");
+  take(bits.data(), words * sizeof(std::uint64_t), "truncated slot map");
   index->alive_ = bitset::from_words(bits.data(), slots);
   if (index->alive_.count() != live) throw bad("live count does not match the slot map");
   index->live_ = live;
   std::vector<float> range(ranges / sizeof(float));
-  if (std::fread(range.data(), sizeof(float), range.size(), f) != range.size()) throw bad("truncated int8 scale");
-  index->rows_->resize(slots);
-  if (std::fread(index->rows_->raw_mutable(), element, slots * dim, f) != slots * dim) throw bad("truncated vectors");
-  if (const std::string problem = index->rows_->adopt_loaded(range); !problem.empty()) throw bad(problem);
-  std::FILE* g = std::fopen(graph_path.c_str(), "rb");
-  if (g != nullptr) {
+  take(range.data(), ranges, "truncated int8 scale");
+  // The rows are read where they lie in the file; a mapped index keeps them there (shared
+  // pages; every value is checked by the snapshot's checksum on demand, not here), the
+  // other copies them in and checks every value now.
+  index->rows_->adopt_mapping(file, bytes + at, slots);
+  const bool l2 = kind == static_cast<std::uint64_t>(metric::l2);
+  if (const std::string problem = index->rows_->adopt_loaded(range, !mapped, !mapped || l2); !problem.empty())
+    throw bad(problem);
+  if (!mapped) index->rows_->materialise();
+  if (std::FILE* g = std::fopen(graph_path.c_str(), "rb"); g != nullptr) {
     std::fclose(g);
     index->graph_ = std::make_unique<graph>();
-    index->graph_->hnsw =
-        hnsw_graph::load(graph_path, index->rows_->view(), kind != static_cast<std::uint64_t>(metric::l2), slots);
+    index->graph_->hnsw = hnsw_graph::load(graph_path, index->rows_->view(), !l2, slots, mapped);
   }
   return index;
 }

@@ -3,9 +3,11 @@ filters, citations and crash-safe persistence."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
+import threading
 import time
 import uuid
 import warnings
@@ -28,7 +30,7 @@ from .hit import Hit
 from .._files import write_file
 from .embedding_cache import DEFAULT_LIMIT, KEYS_FILE, VECTORS_FILE, EmbeddingCache
 from .persistence import begin_snapshot, commit_snapshot, current_snapshot, read_manifest, read_settings
-from .records import Record, RecordStore
+from .records import POSITIONS_FILE, Record, RecordStore, SavedRecords, record_positions
 from .rwlock import ReadWriteLock
 from .sync import Cleanup, SyncReport, as_documents, content_hash, plan_sources, stable_ids
 
@@ -45,6 +47,9 @@ _DEFAULTS = _core.INDEX_DEFAULTS
 STATE_FILE = "state.json"
 # Files the index can rebuild: when one fails its checksum the index loads without it.
 _REBUILDABLE = frozenset({STATE_FILE, KEYS_FILE, VECTORS_FILE})
+# Files an index opened with mmap=True checksums only on Index.verify(): the big ones.
+_DEFERRED = frozenset({"vectors.bin", "graph.bin", "bm25.bin", "records.jsonl", POSITIONS_FILE, KEYS_FILE,
+                       VECTORS_FILE})
 
 
 class Index:
@@ -124,7 +129,10 @@ class Index:
         }
         self.threads = as_threads(threads)
         self._vectors: Any = None  # created when the dimension is known (first add)
-        self._bm25 = _core.BM25Index(k1=float(bm25_k1), b=float(bm25_b))
+        self._bm25_index: Any = _core.BM25Index(k1=float(bm25_k1), b=float(bm25_b))
+        self._bm25_saved: tuple[Path, int, int] | None = None  # (file, slots, documents) read at first use
+        self._bm25_loading = threading.Lock()
+        self._snapshot: Path | None = None  # the snapshot Index.load read (for verify())
         self._records = RecordStore()
         self._lock = ReadWriteLock()
         self._filters: dict[tuple[str, int], Any] = {}
@@ -137,6 +145,23 @@ class Index:
         self._warned_window = False
         self._embedded = self._reused = 0     # texts embedded / taken from the cache by this object
         self._built_with: str | None = None   # the saved embedder identity (Index.load)
+
+    @property
+    def _bm25(self) -> Any:
+        """The BM25 index; one opened with mmap=True reads its file at the first use."""
+        if self._bm25_saved is not None:
+            with self._bm25_loading:
+                if self._bm25_saved is not None:
+                    path, slots, documents = self._bm25_saved
+                    bm25 = _core.BM25Index.load(str(path), slot_limit=slots)
+                    if len(bm25) != documents:
+                        raise ValueError(f"{path.parent}: BM25 data does not match the records (damaged index)")
+                    self._bm25_index, self._bm25_saved = bm25, None
+        return self._bm25_index
+
+    @_bm25.setter
+    def _bm25(self, value: Any) -> None:
+        self._bm25_index, self._bm25_saved = value, None
 
     # -- adding ------------------------------------------------------------------
 
@@ -698,15 +723,20 @@ class Index:
         root = Path(path)
         with self._lock.reading():
             staging = begin_snapshot(root)
-            lines = []
+            lines, slots = [], []
             for slot, record in enumerate(self._records.records):
                 if record is None:
                     continue
                 try:
-                    lines.append(json.dumps(record.to_json(slot), ensure_ascii=False))
+                    lines.append(json.dumps(record.to_json(slot), ensure_ascii=False).encode("utf-8"))
                 except (TypeError, ValueError) as error:
                     raise TypeError(f"metadata of {record.id!r} cannot be saved as JSON: {error}") from None
-            write_file(staging / "records.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
+                slots.append(slot)
+            write_file(staging / "records.jsonl", b"\n".join(lines) + b"\n")
+            # Where each record's line starts: Index.load(mmap=True) reads records on demand by it.
+            positions = io.BytesIO()
+            np.save(positions, record_positions(lines, slots), allow_pickle=False)
+            write_file(staging / POSITIONS_FILE, positions.getvalue())
             if self._vectors is not None:
                 self._vectors.save(str(staging / "vectors.bin"), str(staging / "graph.bin"))
             self._bm25.save(str(staging / "bm25.bin"))
@@ -721,7 +751,7 @@ class Index:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0,
-             embedding_cache: int = DEFAULT_LIMIT) -> Index:
+             embedding_cache: int = DEFAULT_LIMIT, mmap: bool = False) -> Index:
         """Load a saved index, with the embedder it was built with.
 
         ``embedding=None`` rebuilds the saved embedder (MiniLM with its model path, or
@@ -732,12 +762,39 @@ class Index:
 
         A damaged embedding cache or sync state (``state.json``) does not stop the load:
         it is reported with a warning and rebuilt (the cache refills as texts are
-        embedded; sources without a known hash are re-chunked at the next sync)."""
+        embedded; sources without a known hash are re-chunked at the next sync).
+
+        ``mmap=True`` opens without reading everything: the vectors and the graph's base
+        layer stay in the snapshot's files, mapped copy-on-write (pages are read when a
+        search touches them and shared by every process that maps the same snapshot);
+        records are parsed when a hit shows them, BM25 is read at the first BM25 or
+        hybrid search. Checks: every file's size and the graph's whole structure at open
+        (a damaged graph is refused, never followed); the SHA-256 checksums of the large
+        files only on :meth:`verify`. Until then a corrupted vector page gives wrong
+        scores for its rows, a corrupted record raises ValueError naming its slot when a
+        hit reads it, and corrupted BM25 data raises ValueError at its first use. The first
+        add or delete copies what it changes into memory; the files are never written.
+        ragtune never rewrites a saved snapshot, and nothing else should while it is mapped.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from ragtune.embeddings import HashingEmbeddings
+        >>> folder = tempfile.mkdtemp()
+        >>> index = Index(embedding=HashingEmbeddings(dim=32))
+        >>> _ = index.add(["red apples", "green pears"], ids=["a", "p"])
+        >>> _ = index.save(folder)
+        >>> opened = Index.load(folder, mmap=True)
+        >>> [h.id for h in opened.search("apples", k=1, mode="bm25")]
+        ['a']
+        >>> opened.verify()
+        """
         root = Path(path)
         snapshot = current_snapshot(root)
         if snapshot is None:
             raise FileNotFoundError(f"{root} holds no saved ragtune index (no CURRENT file)")
-        manifest, damaged = read_manifest(snapshot, optional=_REBUILDABLE)
+        manifest, damaged = read_manifest(snapshot, optional=_REBUILDABLE,
+                                          deferred=_DEFERRED if mmap else frozenset())
         s = read_settings(snapshot, manifest)
         saved_spec, saved_identity = manifest["settings"].get("embedding_spec"), manifest["settings"].get(
             "embedding_identity")
@@ -752,39 +809,67 @@ class Index:
             raise ValueError(f"{root} was built with {describe(saved_spec)}, not {index.embedding!r}: their vectors "
                              f"are not comparable. Load it without embedding= to use the saved embedder, or build "
                              f"a new index with this one")
-        items = []
-        number = 0  # reported if the file cannot even be decoded
-        try:
-            for number, line in enumerate((snapshot / "records.jsonl").read_text(encoding="utf-8").splitlines()):
-                if line:
-                    items.append(Record.from_json(json.loads(line)))
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{snapshot}/records.jsonl is corrupted near line {number + 1}: {error}") from None
         slots = s["slots"]
-        if slots < len(items):
-            raise ValueError(f"{snapshot}/manifest.json: slots={slots!r} is not a count covering the records")
         has_vectors = (snapshot / "vectors.bin").exists()
-        if not has_vectors and slots != len(items):
-            raise ValueError(f"{snapshot}: {slots} slots but no vector file (damaged index)")
+        # On demand only where the snapshot says where each record lies (saved by ragtune
+        # since mmap=True; older snapshots are read at once) and the vectors back the slot count.
+        lazy = mmap and POSITIONS_FILE in manifest["files"] and has_vectors
         if has_vectors:
             index._vectors = _core.VectorIndex.load(
                 str(snapshot / "vectors.bin"), str(snapshot / "graph.bin"), m=s["m"],
                 ef_construction=s["ef_construction"], ef_search=s["ef_search"],
-                min_graph_size=max(1, s["exact_below"]))
+                min_graph_size=max(1, s["exact_below"]), mmap=mmap)
             # The slot count is backed by the vector file's bytes, so a hostile manifest cannot
             # make the loader allocate for slots that do not exist.
-            if (index._vectors.dim != s["dim"] or len(index._vectors) != len(items)
-                    or index._vectors.dtype != s["vector_dtype"]
+            if (index._vectors.dim != s["dim"] or index._vectors.dtype != s["vector_dtype"]
                     or index._vectors.slot_count != slots):
                 raise ValueError(f"{snapshot}: vectors do not match the records (damaged index)")
-        index._records.restore(slots, items)
-        index._bm25 = _core.BM25Index.load(str(snapshot / "bm25.bin"), slot_limit=slots)
-        if len(index._bm25) != len(items):
-            raise ValueError(f"{snapshot}: BM25 data does not match the records (damaged index)")
+        if lazy:
+            try:
+                positions = np.load(snapshot / POSITIONS_FILE, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as error:
+                raise ValueError(f"{snapshot}/{POSITIONS_FILE} is corrupted: {error}") from None
+            saved = SavedRecords(snapshot / "records.jsonl", slots, positions)
+            live = saved.live
+            index._records.restore_saved(saved)
+        else:
+            items = []
+            number = 0  # reported if the file cannot even be decoded
+            try:
+                for number, line in enumerate((snapshot / "records.jsonl").read_text(encoding="utf-8").splitlines()):
+                    if line:
+                        items.append(Record.from_json(json.loads(line)))
+            except (ValueError, KeyError, TypeError) as error:
+                raise ValueError(f"{snapshot}/records.jsonl is corrupted near line {number + 1}: {error}") from None
+            if slots < len(items):
+                raise ValueError(f"{snapshot}/manifest.json: slots={slots!r} is not a count covering the records")
+            if not has_vectors and slots != len(items):
+                raise ValueError(f"{snapshot}: {slots} slots but no vector file (damaged index)")
+            live = len(items)
+            index._records.restore(slots, items)
+        if has_vectors and len(index._vectors) != live:
+            raise ValueError(f"{snapshot}: vectors do not match the records (damaged index)")
+        if mmap:
+            index._bm25_saved = (snapshot / "bm25.bin", slots, live)
+        else:
+            index._bm25 = _core.BM25Index.load(str(snapshot / "bm25.bin"), slot_limit=slots)
+            if len(index._bm25) != live:
+                raise ValueError(f"{snapshot}: BM25 data does not match the records (damaged index)")
+        index._snapshot = snapshot
         index._restore_rebuildable(snapshot, manifest, damaged)
         identity = manifest["settings"].get("embedding_identity")
         index._built_with = identity if isinstance(identity, str) else None
         return index
+
+    def verify(self) -> None:
+        """Check every file of the snapshot this index was loaded from against the size and
+        SHA-256 its manifest records (what ``Index.load(mmap=True)`` leaves for later).
+
+        Raises ValueError naming the first damaged file: load the index again from a good
+        copy, or rebuild it."""
+        if self._snapshot is None:
+            raise ValueError("this index was not loaded from a folder: there is nothing on disk to verify")
+        read_manifest(self._snapshot)
 
     def _restore_rebuildable(self, snapshot: Path, manifest: dict[str, Any], damaged: list[str]) -> None:
         """Load the sync state and the embedding cache; whatever is damaged is reported and rebuilt."""

@@ -107,10 +107,12 @@ def check_format(manifest: Any, expected: str, versions: int | tuple[int, ...], 
                          f"reads version {shown}: upgrade ragtune, or rebuild it")
 
 
-def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
+def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset(),
+                  deferred: frozenset[str] = frozenset()) -> tuple[dict[str, Any], list[str]]:
     """The manifest, after checking format, version and every file's size and checksum,
     and the ``optional`` files that failed their check (caches the index can rebuild;
-    any other damaged file raises ValueError)."""
+    any other damaged file raises ValueError). Files in ``deferred`` have their size
+    checked now and their checksum only when asked again without them."""
     try:
         manifest = json.loads((snapshot / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -123,7 +125,7 @@ def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> 
         raise ValueError(f"{snapshot}/manifest.json lists no files")
     damaged = []
     for name, expected in files.items():
-        problem = _file_problem(snapshot, name, expected)
+        problem = _file_problem(snapshot, name, expected, checksum=name not in deferred)
         if problem is not None:
             if name not in optional:
                 raise ValueError(problem)
@@ -131,8 +133,8 @@ def read_manifest(snapshot: Path, *, optional: frozenset[str] = frozenset()) -> 
     return manifest, damaged
 
 
-def _file_problem(snapshot: Path, name: str, expected: Any) -> str | None:
-    """What is wrong with one listed file, or None when its size and checksum match."""
+def _file_problem(snapshot: Path, name: str, expected: Any, *, checksum: bool = True) -> str | None:
+    """What is wrong with one listed file, or None when its size and (when asked) checksum match."""
     path = snapshot / name
     if "/" in name or not path.is_file():
         return f"{snapshot} is missing {name}"
@@ -141,7 +143,7 @@ def _file_problem(snapshot: Path, name: str, expected: Any) -> str | None:
     if path.stat().st_size != expected.get("bytes"):
         return (f"{path} has {path.stat().st_size} bytes, the manifest says {expected.get('bytes')} "
                 f"(truncated or replaced)")
-    if sha256_of(path) != expected.get("sha256"):
+    if checksum and sha256_of(path) != expected.get("sha256"):
         return f"{path} does not match its checksum (corrupted)"
     return None
 

@@ -102,9 +102,13 @@ class vector_index {
   /// @brief Writes vectors (and the graph, if any) to these files, fsynced.
   void save(const std::string& vectors_path, const std::string& graph_path) const;
   /// @brief Reads what save() wrote, validating every size and graph link first.
+  ///        @p mapped: the rows and the graph's base layer stay in the files, mapped
+  ///        copy-on-write (opening costs no copy, pages are shared between processes);
+  ///        the graph's structure is still checked in full, the values are not (the
+  ///        snapshot's checksums cover them, on demand). The first change copies them in.
   /// @throws std::runtime_error naming the problem for a truncated, corrupted or foreign file.
   static std::unique_ptr<vector_index> load(const std::string& vectors_path, const std::string& graph_path,
-                                            hnsw_params params);
+                                            hnsw_params params, bool mapped = false);
 
  private:
   struct graph;
