@@ -61,6 +61,17 @@ def test_index_on_an_existing_index_embeds_only_what_changed(tmp_path):
     assert answer[0]["hits"][0]["citation"].startswith(f"docs/{name}:")
 
 
+def test_index_with_int8_vectors_then_query(tmp_path):
+    out = tmp_path / "ix"
+    built = ragtune("index", str(PYTHON_DOCS / "faq"), "--out", str(out), "--embedder", "hashing",
+                    "--vector-dtype", "int8", "--json")
+    assert built.returncode == 0, built.stderr
+    answer = ragtune("query", str(out), "How do I make a Python script executable on Unix?", "--json", "-k", "3")
+    assert answer.returncode == 0 and len(json.loads(answer.stdout)[0]["hits"]) == 3
+    other = ragtune("index", str(PYTHON_DOCS / "faq"), "--out", str(out), "--vector-dtype", "f16")
+    assert other.returncode == 2 and "stores its vectors as int8" in other.stderr
+
+
 def test_errors_are_messages_not_tracebacks(tmp_path):
     missing = ragtune("query", str(tmp_path / "nothing"), "q")
     assert missing.returncode == 3 and "ragtune index" in missing.stderr and "Traceback" not in missing.stderr

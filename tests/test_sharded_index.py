@@ -61,6 +61,16 @@ def test_shards_search_exactly_as_one_index(tmp_path, corpus, mode):
                 whole.search_many(QUERIES, k=9, mode=mode, filter=filtered, exact=True))
 
 
+def test_mapped_shards_search_exactly_as_one_index(tmp_path, corpus):
+    n = len(corpus[0])
+    whole, _ = build(tmp_path, corpus, [0, n // 3, n])
+    mapped = ShardedIndex.load(tmp_path, mmap=True)
+    for mode in ("dense", "bm25", "hybrid"):
+        assert same(mapped.search_many(QUERIES, k=9, mode=mode, exact=True),
+                    whole.search_many(QUERIES, k=9, mode=mode, exact=True))
+    assert mapped.ids() == whole.ids()
+
+
 def test_ties_and_lookups_follow_one_index(tmp_path, corpus):
     chunks, vectors, metadatas, embedder = corpus
     # The same texts again under other ids: equal scores, broken by position as one index breaks them.

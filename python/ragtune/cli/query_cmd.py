@@ -15,7 +15,8 @@ def run_query(args: argparse.Namespace) -> list[dict[str, Any]]:
     snapshot_settings = Path(args.index)
     if not snapshot_settings.exists():
         raise OSError(f"{args.index} does not exist; build it with: ragtune index FOLDER --out {args.index}")
-    index = Index.load(args.index, embedding=make_embedder(args.embedder))
+    # Mapped: a query reads only the pages and records its answers touch, so it starts at once.
+    index = Index.load(args.index, embedding=make_embedder(args.embedder), mmap=True)
     answers = []
     for question in args.questions:
         hits = index.search(question, k=args.k, mode=args.mode,

@@ -105,9 +105,14 @@ class ShardedIndex:
         self.path = path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0) -> ShardedIndex:
+    def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0,
+             mmap: bool = False) -> ShardedIndex:
         """Open a sharded index folder (see the module docstring): every shard is loaded with
-        one embedder (the saved one, rebuilt once, unless ``embedding`` is given)."""
+        one embedder (the saved one, rebuilt once, unless ``embedding`` is given).
+
+        ``mmap=True`` maps every shard (see :meth:`Index.load`): it opens in milliseconds, and
+        processes on one host that open the same folder (Ray workers, several servers) share
+        the vectors' and graphs' pages instead of holding a copy each."""
         root = Path(path)
         manifest = read_json(root / MANIFEST, what="sharded index manifest")
         check_format(manifest, FORMAT, VERSION, where=str(root / MANIFEST), kind="ragtune sharded index")
@@ -119,7 +124,7 @@ class ShardedIndex:
             name = entry.get("path") if isinstance(entry, dict) else None
             if not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..") or "\\" in name:
                 raise ValueError(f"{root / MANIFEST}: shard {n} is damaged ({entry!r})")
-            shard = Index.load(root / entry["path"], embedding=embedding, threads=1)
+            shard = Index.load(root / entry["path"], embedding=embedding, threads=1, mmap=mmap)
             if len(shard) != entry.get("documents"):
                 raise ValueError(f"{root / entry['path']} holds {len(shard)} documents, the manifest says "
                                  f"{entry.get('documents')!r}: the sharded index is damaged")

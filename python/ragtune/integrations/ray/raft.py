@@ -54,7 +54,10 @@ def _load_index(index: Any) -> Any:
     from ...index import Index, ShardedIndex
     from ...index.sharded import MANIFEST
 
-    return ShardedIndex.load(index) if os.path.exists(os.path.join(index, MANIFEST)) else Index.load(index)
+    # Mapped: the workers on one host share the index's pages instead of each reading a copy.
+    if os.path.exists(os.path.join(index, MANIFEST)):
+        return ShardedIndex.load(index, mmap=True)
+    return Index.load(index, mmap=True)
 
 
 @ray.remote(num_returns=2)
