@@ -7,15 +7,16 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <new>
-#include <queue>
 #include <stdexcept>
 
 #include "ragtune/io/files.hpp"
@@ -469,20 +470,42 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
     return allowed == nullptr || allowed->test(slot_of[id]);
   };
   const std::size_t breadth = std::max(ef, k);
-  // A level-0 list holds at most 2 M links; rows are prefetched up to 4 cache lines each.
-  std::vector<tableint> batch(g.maxM0_);
-  std::vector<const void*> rows(g.maxM0_);
+  // Buffers kept per thread across queries (no allocation per search once warm). A level-0
+  // list holds at most 2 M links; rows are prefetched up to 4 cache lines each.
+  struct scratch_space {
+    std::vector<tableint> batch;
+    std::vector<const void*> rows;
+    std::vector<scored> best;      // a max-heap: the worst kept on top
+    std::vector<scored> frontier;  // a min-heap: the closest first
+  };
+  thread_local scratch_space scratch;
+  scratch.batch.resize(g.maxM0_);
+  scratch.rows.resize(g.maxM0_);
+  scratch.best.clear();
+  scratch.frontier.clear();
+  tableint* batch = scratch.batch.data();
+  const void** rows = scratch.rows.data();
+  std::vector<scored>& best = scratch.best;
+  std::vector<scored>& frontier = scratch.frontier;
+  const auto closer_last = std::greater<scored>();
+  auto push_best = [&](float d, tableint id) {
+    best.emplace_back(d, id);
+    std::push_heap(best.begin(), best.end());
+  };
+  auto pop_best = [&] {
+    std::pop_heap(best.begin(), best.end());
+    best.pop_back();
+  };
   const std::size_t prefetch_bytes = std::min<std::size_t>(space.row_bytes(), 256);
-  std::priority_queue<scored> best;                                                 // worst kept on top
-  std::priority_queue<scored, std::vector<scored>, std::greater<scored>> frontier;  // closest first
   visited[current] = tag;
-  frontier.emplace(distance, current);
-  if (accepted(current)) best.emplace(distance, current);
-  float bound = best.empty() ? std::numeric_limits<float>::max() : best.top().first;
+  frontier.emplace_back(distance, current);
+  if (accepted(current)) push_best(distance, current);
+  float bound = best.empty() ? std::numeric_limits<float>::max() : best.front().first;
   while (!frontier.empty()) {
-    const auto [d, node] = frontier.top();
+    const auto [d, node] = frontier.front();
     if (d > bound && best.size() >= breadth) break;
-    frontier.pop();
+    std::pop_heap(frontier.begin(), frontier.end(), closer_last);
+    frontier.pop_back();
     unsigned int* list = g.get_linklist0(node);
     const int size = g.getListCount(list);
     const tableint* neighbours = reinterpret_cast<const tableint*>(list + 1);
@@ -506,22 +529,23 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
       const tableint candidate = batch[j];
       const float dc = space.distance(prepared, rows[j], slot_of[candidate]);
       if (best.size() < breadth || dc < bound) {
-        frontier.emplace(dc, candidate);
-        __builtin_prefetch(g.get_linklist0(frontier.top().second));  // the next node to expand
+        frontier.emplace_back(dc, candidate);
+        std::push_heap(frontier.begin(), frontier.end(), closer_last);
+        __builtin_prefetch(g.get_linklist0(frontier.front().second));  // the next node to expand
         if (accepted(candidate)) {
-          best.emplace(dc, candidate);
-          if (best.size() > breadth) best.pop();
+          push_best(dc, candidate);
+          if (best.size() > breadth) pop_best();
         }
-        if (!best.empty()) bound = best.top().first;
+        if (!best.empty()) bound = best.front().first;
       }
     }
   }
   g.visited_list_pool_->releaseVisitedList(visited_list);
-  while (best.size() > k) best.pop();
+  while (best.size() > k) pop_best();
   out.resize(best.size());
   for (std::size_t i = best.size(); i-- > 0;) {
-    out[i] = {best.top().first, static_cast<std::int64_t>(slot_of[best.top().second])};
-    best.pop();
+    out[i] = {best.front().first, static_cast<std::int64_t>(slot_of[best.front().second])};
+    pop_best();
   }
   return out;
 }
