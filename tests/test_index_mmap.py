@@ -138,3 +138,7 @@ def test_mapped_pages_are_shared_not_copied(tmp_path):
     mapped.search_many(["t1", "t2"], k=3, mode="dense")  # an exact scan touches every row
     grown = private_bytes() - before
     assert grown < vectors_bytes / 4, (grown, vectors_bytes)
+    held = mapped.memory()
+    assert held.mapped >= 20000 * 256 * 4 and held.vectors < 20000 * 8 and held.bm25 == 0  # BM25 not read yet
+    mapped.search("t3", k=1, mode="bm25")
+    assert mapped.memory().bm25 > 0

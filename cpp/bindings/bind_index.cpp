@@ -182,9 +182,11 @@ void bind_index(py::module_& m) {
             out["norms"] = m.norms;
             out["slot_map"] = m.slot_map;
             out["graph"] = m.graph;
+            out["mapped"] = m.mapped;
             return out;
           },
-          "Bytes held by part: vectors (the only copy), norms, slot_map, graph (links and hnswlib's bookkeeping).")
+          "Bytes held by part: vectors (the only copy), norms, slot_map, graph (links and hnswlib's bookkeeping), "
+          "mapped (rows and graph base layer read in place from the files of a mapped load).")
       .def(
           "put",
           [](ix::vector_index& index, const py::handle& vectors, const py::handle& slots, int threads) {

@@ -555,13 +555,20 @@ std::size_t hnsw_graph::memory_bytes() const {
   std::size_t upper = 0;
   for (std::size_t i = 0; i < g.cur_element_count; ++i)
     upper += static_cast<std::size_t>(std::max(g.element_levels_[i], 0)) * g.size_links_per_element_;
-  const std::size_t per_slot = g.size_data_per_element_ + sizeof(char*) + sizeof(std::mutex) + sizeof(int);
+  // A mapped base layer is page cache, counted by mapped_bytes().
+  const std::size_t block = impl_->mapping != nullptr ? 0 : g.size_data_per_element_;
+  const std::size_t per_slot = block + sizeof(char*) + sizeof(std::mutex) + sizeof(int);
   // The label map: one node (key, value, next pointer, cached hash) per element, plus its buckets.
   const std::size_t label_map =
       g.label_lookup_.size() * 4 * sizeof(std::size_t) + g.label_lookup_.bucket_count() * sizeof(void*);
   return g.max_elements_ * per_slot + upper + label_map + g.label_op_locks_.size() * sizeof(std::mutex) +
          impl_->slot_of.capacity() * sizeof(std::uint32_t) +
          g.max_elements_ * sizeof(hnswlib::vl_type);  // one visited list held by the pool
+}
+
+std::size_t hnsw_graph::mapped_bytes() const {
+  const graph_type& g = *impl_->graph;
+  return impl_->mapping != nullptr ? g.cur_element_count * g.size_data_per_element_ : 0;
 }
 
 void hnsw_graph::save(const std::string& path) const {

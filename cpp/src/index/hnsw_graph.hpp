@@ -45,6 +45,8 @@ class hnsw_graph {
   // Bytes held: the level-0 block, upper-level links, and hnswlib's per-element
   // bookkeeping (locks, levels, the label map, the visited-list pool).
   std::size_t memory_bytes() const;
+  // Bytes of the base layer read in place from a mapped file (0 once copied in).
+  std::size_t mapped_bytes() const;
 
   void save(const std::string& path) const;
   // Validates the file completely (sizes, levels, every link) and hands hnswlib the

@@ -188,6 +188,7 @@ memory_usage vector_index::memory() const {
   m.norms = rows_->norm_memory();
   m.slot_map = alive_.words().size() * sizeof(std::uint64_t);
   m.graph = graph_ ? graph_->hnsw->memory_bytes() : 0;
+  m.mapped = (rows_->mapped() ? rows_->slots() * rows_->row_bytes() : 0) + (graph_ ? graph_->hnsw->mapped_bytes() : 0);
   return m;
 }
 

@@ -462,11 +462,11 @@ class Index:
             vectors = self._vectors.memory() if self._vectors is not None else {}
             records = self._records
             cache = self._cache.memory_bytes() if self._cache is not None else 0
+            bm25 = self._bm25_index.memory() if self._bm25_saved is None else 0  # not read yet: nothing held
             return IndexMemory(
                 vectors=vectors.get("vectors", 0) + vectors.get("norms", 0) + vectors.get("slot_map", 0),
-                graph=vectors.get("graph", 0), bm25=self._bm25.memory(),
-                records=python_bytes([records.records, records.slot_of, records.free]), embedding_cache=cache,
-                count=len(records))
+                graph=vectors.get("graph", 0), bm25=bm25, records=python_bytes(records.held()),
+                embedding_cache=cache, mapped=vectors.get("mapped", 0), count=len(records))
 
     # -- reading and deleting ------------------------------------------------------
 

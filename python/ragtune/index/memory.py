@@ -19,8 +19,11 @@ class IndexMemory:
     hnswlib's bookkeeping per element (locks, levels, the label map). ``bm25`` is the
     vocabulary and postings. ``records`` is the ids, texts and metadata in Python
     objects, shared objects counted once. ``embedding_cache`` is the cached vectors.
-    The C++ parts count allocated capacity. The Python parts are ``sys.getsizeof``
-    sums, so they do not include the allocator's own overhead.
+    ``mapped`` is what an index opened with ``Index.load(mmap=True)`` reads in place from
+    its files (vectors, the graph's base layer): page-cache pages, shared by every process
+    that maps the same snapshot, resident once touched. The C++ parts count allocated
+    capacity. The Python parts are ``sys.getsizeof`` sums, so they do not include the
+    allocator's own overhead.
 
     Examples
     --------
@@ -37,6 +40,7 @@ class IndexMemory:
     bm25: int = 0
     records: int = 0
     embedding_cache: int = 0
+    mapped: int = 0
     count: int = 0
 
     def parts(self) -> dict[str, int]:

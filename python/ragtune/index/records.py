@@ -122,6 +122,10 @@ class SavedRecords:
     def __iter__(self) -> Iterator[Record | None]:
         return (self[slot] for slot in range(len(self)))
 
+    def held(self) -> list[Any]:
+        """What this holds in memory: the records read so far and the line offsets."""
+        return [self._read, self._offset, self._appended]
+
 
 POSITIONS_FILE = "records.idx.npy"
 
@@ -157,6 +161,11 @@ class RecordStore:
         if self._free is None:
             self._index_saved()
         return self._free  # type: ignore[return-value]
+
+    def held(self) -> list[Any]:
+        """The objects this store holds in memory now (a mapped store: only what was read)."""
+        records = self.records.held() if isinstance(self.records, SavedRecords) else [self.records]
+        return records + [self._slot_of, self._free]
 
     def _index_saved(self) -> None:
         slot_of: dict[str, int] = {}

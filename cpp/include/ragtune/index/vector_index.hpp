@@ -55,7 +55,8 @@ struct memory_usage {
   std::size_t norms = 0;     ///< squared norms per slot (L2 through dot products)
   std::size_t slot_map = 0;  ///< the live-slot bitset
   std::size_t graph = 0;     ///< HNSW links and hnswlib's per-element bookkeeping (0 without a graph)
-  std::size_t total() const noexcept { return vectors + norms + slot_map + graph; }
+  std::size_t mapped = 0;    ///< rows and graph base layer read in place from mapped files (page cache, shared)
+  std::size_t total() const noexcept { return vectors + norms + slot_map + graph + mapped; }
 };
 
 /// @brief Thread-safe: searches share a lock; put/remove/load take it exclusively.
