@@ -5,6 +5,9 @@ MiniLM vectors of chunked linux-doc, all in one run on the same data.
 - HNSW build time, and recall@10 vs QPS against the hnswlib Python package (same M, ef)
 - filtered search at 50% / 10% / 1% selectivity vs hnswlib's Python filter and post-filtering
 - BM25 indexing and query speed vs bm25s
+- opening a saved 100k index: ragtune Index.load (full, and mmap=True) against hnswlib
+  load_index, FAISS read_index (plain and IO_FLAG_MMAP) and usearch restore (plain and
+  view=True), and the first search after opening
 - memory per vector, build time, QPS and recall@10 at ef 32/64/128 for ragtune's f32, f16
   and int8 storage against hnswlib, FAISS (HNSW flat, HNSW-SQ8) and usearch (f32, f16,
   i8), each engine built in its own process (bench_index_memory.py; --skip-memory skips)
@@ -171,6 +174,73 @@ def bm25_section(texts: list[str], query_texts: list[str], rows: list) -> None:
         ratio=t_h / t_r)
 
 
+def load_section(texts: list[str], x: np.ndarray, q: np.ndarray, rows: list) -> None:
+    """Open a saved index of these vectors: what a server or a Ray worker waits for at start."""
+    import shutil
+
+    import faiss
+    import hnswlib
+    from usearch.index import Index as UsearchIndex
+
+    from ragtune import Index, MiniLMEmbeddings
+
+    print(f"\n== opening a saved index of {len(x)} vectors (median of 5 opens; page cache warm) ==")
+    folder = Path(__file__).parent / "out" / "load"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    ours = Index(embedding=MiniLMEmbeddings(), m=M, ef_construction=EF_CONSTRUCTION, exact_below=0,
+                 embedding_cache=0, threads=THREADS)
+    ours.add(texts, ids=[f"c{i}" for i in range(len(texts))], vectors=x)
+    ours.save(folder / "ragtune")
+    theirs = hnswlib.Index(space="ip", dim=x.shape[1])
+    theirs.init_index(max_elements=len(x), M=M, ef_construction=EF_CONSTRUCTION, random_seed=100)
+    theirs.add_items(x, np.arange(len(x)), num_threads=THREADS)
+    theirs.save_index(str(folder / "hnswlib.bin"))
+    flat = faiss.IndexHNSWFlat(x.shape[1], M, faiss.METRIC_INNER_PRODUCT)
+    flat.hnsw.efConstruction = EF_CONSTRUCTION
+    flat.add(x)
+    faiss.write_index(flat, str(folder / "faiss.index"))
+    usearch = UsearchIndex(ndim=x.shape[1], metric="ip", dtype="f32", connectivity=M, expansion_add=EF_CONSTRUCTION)
+    usearch.add(np.arange(len(x)), x, threads=THREADS)
+    usearch.save(str(folder / "usearch.index"))
+    del ours, theirs, flat, usearch
+
+    def hnswlib_load():
+        index = hnswlib.Index(space="ip", dim=x.shape[1])
+        index.load_index(str(folder / "hnswlib.bin"))
+        return index
+
+    opens = {
+        "hnswlib load_index": hnswlib_load,
+        "FAISS read_index": lambda: faiss.read_index(str(folder / "faiss.index")),
+        "FAISS read_index, IO_FLAG_MMAP": lambda: faiss.read_index(
+            str(folder / "faiss.index"), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY),
+        "usearch restore": lambda: UsearchIndex.restore(str(folder / "usearch.index")),
+        "usearch restore, view=True (mapped)": lambda: UsearchIndex.restore(str(folder / "usearch.index"), view=True),
+        "ragtune Index.load (records, BM25, vectors, graph)": lambda: Index.load(folder / "ragtune"),
+        "ragtune Index.load(mmap=True)": lambda: Index.load(folder / "ragtune", mmap=True),
+    }
+    hnswlib_seconds = None
+    for name, open_it in opens.items():
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            index = open_it()
+            times.append(time.perf_counter() - started)
+            del index
+        seconds = float(np.median(times))
+        hnswlib_seconds = hnswlib_seconds or seconds
+        row(rows, "open", name, seconds * 1000, "ms", ratio=hnswlib_seconds / seconds)
+    mapped = Index.load(folder / "ragtune", mmap=True)
+    started = time.perf_counter()
+    hits = mapped.search_by_vector(q[0], k=K)
+    row(rows, "open", "ragtune mapped: first search_by_vector (pages and records read)",
+        (time.perf_counter() - started) * 1000, "ms", f"{len(hits)} hits")
+    started = time.perf_counter()
+    mapped.verify()
+    row(rows, "open", "ragtune mapped: verify() (SHA-256 of every file)", (time.perf_counter() - started) * 1000, "ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000)
@@ -190,6 +260,7 @@ def main() -> None:
     theirs, ours = hnsw_section(x, q, truth, rows)
     filter_section(x, q, theirs, ours, rows)
     bm25_section(texts, query_texts, rows)
+    load_section(texts, x, q, rows)
     memory = []
     if not args.skip_memory:
         print(f"\n== memory, build, QPS and recall by storage (one process per engine, {len(q)} queries) ==")

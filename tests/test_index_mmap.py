@@ -114,6 +114,16 @@ def test_snapshots_without_record_positions_still_open_with_mmap(tmp_path):
     assert [h.id for h in mapped.search("mountains", k=5)] == [h.id for h in full.search("mountains", k=5)]
 
 
+def test_a_mapped_index_refuses_another_embedder_at_its_first_embedding(tmp_path):
+    _, folder = build(tmp_path)
+    mapped = Index.load(folder, embedding=HashingEmbeddings(dim=48, bigrams=False), mmap=True)  # opens
+    assert mapped.search("rivers", k=2, mode="bm25")  # BM25 needs no embedder
+    with pytest.raises(ValueError, match="built with HashingEmbeddings"):
+        mapped.search("rivers", k=2)
+    with pytest.raises(ValueError, match="built with HashingEmbeddings"):
+        mapped.add(["more text"])
+
+
 def test_verify_needs_a_loaded_index():
     with pytest.raises(ValueError, match="not loaded from a folder"):
         Index(embedding=HashingEmbeddings(dim=8)).verify()

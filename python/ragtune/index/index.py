@@ -145,6 +145,7 @@ class Index:
         self._warned_window = False
         self._embedded = self._reused = 0     # texts embedded / taken from the cache by this object
         self._built_with: str | None = None   # the saved embedder identity (Index.load)
+        self._identity_check: tuple[str, Any, Path] | None = None  # (saved identity, spec, folder) not yet checked
 
     @property
     def _bm25(self) -> Any:
@@ -251,9 +252,22 @@ class Index:
             )
         raise TypeError(f"items[{position}] must be str, Chunk or Document, got {type(item).__name__}")
 
+    def _check_identity(self) -> None:
+        """Refuse an embedder whose identity differs from the one the loaded index was built with."""
+        if self._identity_check is None:
+            return
+        saved, spec, root = self._identity_check
+        given = self._embedding_identity()
+        if given is not None and given != saved:
+            raise ValueError(f"{root} was built with {describe(spec)}, not {self.embedding!r}: their vectors "
+                             f"are not comparable. Load it without embedding= to use the saved embedder, or build "
+                             f"a new index with this one")
+        self._identity_check = None
+
     def _embed_documents(self, texts: list[str]) -> np.ndarray:
         """Vectors of ``texts``: from the embedding cache where it has them, the rest embedded
         (and remembered)."""
+        self._check_identity()
         cache = self._embedding_cache()
         if cache is None:
             self._embedded += len(texts)
@@ -657,6 +671,7 @@ class Index:
         return [candidates[i] for i in chosen]
 
     def _embed_queries(self, queries: list[str]) -> np.ndarray:
+        self._check_identity()
         if len(queries) == 1:
             return _matrix(self.embedding.encode_query(queries[0]), 1)
         return _matrix(self.embedding.encode(queries), len(queries))
@@ -757,8 +772,9 @@ class Index:
         ``embedding=None`` rebuilds the saved embedder (MiniLM with its model path, or
         HashingEmbeddings with its settings; a LangChain or custom embedder must be
         passed again). An embedder whose identity differs from the saved one is refused
-        with a message naming both; one that cannot tell its identity is checked by
-        dimension at the first search or add.
+        with a message naming both (with ``mmap=True`` at its first embedding: hashing a
+        model's files takes longer than opening the index); one that cannot tell its
+        identity is checked by dimension at the first search or add.
 
         A damaged embedding cache or sync state (``state.json``) does not stop the load:
         it is reported with a warning and rebuilt (the cache refills as texts are
@@ -804,11 +820,10 @@ class Index:
                     ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
                     bm25_b=s["bm25_b"], threads=threads, embedding_cache=embedding_cache,
                     vector_dtype=s["vector_dtype"])
-        given = index._embedding_identity()
-        if isinstance(saved_identity, str) and given is not None and given != saved_identity:
-            raise ValueError(f"{root} was built with {describe(saved_spec)}, not {index.embedding!r}: their vectors "
-                             f"are not comparable. Load it without embedding= to use the saved embedder, or build "
-                             f"a new index with this one")
+        if isinstance(saved_identity, str):
+            index._identity_check = (saved_identity, saved_spec, root)
+            if not mmap:  # a mapped index checks at its first embedding (hashing a model's files takes ~70 ms)
+                index._check_identity()
         slots = s["slots"]
         has_vectors = (snapshot / "vectors.bin").exists()
         # On demand only where the snapshot says where each record lies (saved by ragtune
