@@ -124,6 +124,24 @@ def test_a_mapped_index_refuses_another_embedder_at_its_first_embedding(tmp_path
         mapped.add(["more text"])
 
 
+def test_a_mapped_index_outlives_the_snapshot_it_was_opened_from(tmp_path):
+    built, folder = build(tmp_path)
+    early = Index.load(folder, mmap=True)        # maps snapshot 1; BM25 not read yet
+    writer = Index.load(folder)
+    writer.add(["a note on lakes"], ids=["lake"])
+    writer.save(folder)                          # snapshot 2 replaces snapshot 1, whose files are removed
+    assert not (tmp_path / "ix" / "snapshot-000001").exists()
+    query = "mountains in region 3"
+    assert [h.id for h in early.search(query, k=4, mode="bm25")] == [h.id for h in built.search(query, k=4,
+                                                                                                mode="bm25")]
+    assert [h.text for h in early.search(query, k=4)] == [h.text for h in built.search(query, k=4)]
+    mapped = Index.load(folder, mmap=True)
+    mapped.add(["a note on seas"], ids=["sea"])
+    mapped.save(folder)
+    mapped.verify()                              # the snapshot it just wrote
+    assert len(Index.load(folder)) == 600
+
+
 def test_verify_needs_a_loaded_index():
     with pytest.raises(ValueError, match="not loaded from a folder"):
         Index(embedding=HashingEmbeddings(dim=8)).verify()

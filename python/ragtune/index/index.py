@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 import warnings
+import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -130,7 +131,7 @@ class Index:
         self.threads = as_threads(threads)
         self._vectors: Any = None  # created when the dimension is known (first add)
         self._bm25_index: Any = _core.BM25Index(k1=float(bm25_k1), b=float(bm25_b))
-        self._bm25_saved: tuple[Path, int, int] | None = None  # (file, slots, documents) read at first use
+        self._bm25_saved: tuple[Any, Path, int, int] | None = None  # (open file, path, slots, documents)
         self._bm25_loading = threading.Lock()
         self._snapshot: Path | None = None  # the snapshot Index.load read (for verify())
         self._records = RecordStore()
@@ -153,15 +154,24 @@ class Index:
         if self._bm25_saved is not None:
             with self._bm25_loading:
                 if self._bm25_saved is not None:
-                    path, slots, documents = self._bm25_saved
-                    bm25 = _core.BM25Index.load(str(path), slot_limit=slots)
+                    # Read through the descriptor opened at load: a later save that removes the
+                    # old snapshot (here or in another process) cannot take the file away.
+                    handle, path, slots, documents = self._bm25_saved
+                    through = f"/proc/self/fd/{handle.fileno()}"
+                    try:
+                        bm25 = _core.BM25Index.load(through, slot_limit=slots)
+                    except (ValueError, OSError) as error:
+                        raise type(error)(str(error).replace(through, str(path))) from None
                     if len(bm25) != documents:
                         raise ValueError(f"{path.parent}: BM25 data does not match the records (damaged index)")
                     self._bm25_index, self._bm25_saved = bm25, None
+                    handle.close()
         return self._bm25_index
 
     @_bm25.setter
     def _bm25(self, value: Any) -> None:
+        if self._bm25_saved is not None:
+            self._bm25_saved[0].close()
         self._bm25_index, self._bm25_saved = value, None
 
     # -- adding ------------------------------------------------------------------
@@ -762,7 +772,10 @@ class Index:
                         "embedding_spec": self._embedding_spec()}
             if self._cache is not None and len(self._cache):
                 settings["embedding_cache"] = self._cache.save(staging)
-            return commit_snapshot(root, staging, settings)
+            final = commit_snapshot(root, staging, settings)
+            if self._snapshot is not None and self._snapshot.parent == root:
+                self._snapshot = final  # what verify() checks now (the old snapshot is gone)
+            return final
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, embedding: Any = None, threads: int = 0,
@@ -865,7 +878,9 @@ class Index:
         if has_vectors and len(index._vectors) != live:
             raise ValueError(f"{snapshot}: vectors do not match the records (damaged index)")
         if mmap:
-            index._bm25_saved = (snapshot / "bm25.bin", slots, live)
+            handle = open(snapshot / "bm25.bin", "rb")  # noqa: SIM115  closed when read, or with the index
+            weakref.finalize(index, handle.close)
+            index._bm25_saved = (handle, snapshot / "bm25.bin", slots, live)
         else:
             index._bm25 = _core.BM25Index.load(str(snapshot / "bm25.bin"), slot_limit=slots)
             if len(index._bm25) != live:
