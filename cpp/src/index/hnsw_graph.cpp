@@ -3,6 +3,7 @@
 // NO_MANUAL_VECTORIZATION is defined for every translation unit (CMakeLists.txt).
 #include <hnswlib/hnswlib.h>
 
+#include <malloc.h>
 #include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <new>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "ragtune/io/files.hpp"
 #include "ragtune/io/mapped_file.hpp"
@@ -267,7 +269,7 @@ struct hnsw_graph::impl {
 
   // hnswlib's state for a validated slot-only graph file, its base layer left in the
   // mapping: what loadIndex does, without reading the block or building the label map
-  // (own_block does both before the first change).
+  // (prepare_for_changes does both before the first change).
   void adopt_mapped(std::shared_ptr<io::mapped_file> file) {
     const file_view bytes{file->data(), file->size()};
     graph = std::make_unique<graph_type>(&space);
@@ -293,8 +295,7 @@ struct hnsw_graph::impl {
     g.size_links_per_element_ = g.maxM_ * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
     g.size_links_level0_ = g.maxM0_ * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
     const std::size_t slots = std::max<std::size_t>(g.max_elements_, 1);
-    std::vector<std::mutex>(slots).swap(g.link_list_locks_);
-    std::vector<std::mutex>(graph_type::MAX_LABEL_OPERATION_LOCKS).swap(g.label_op_locks_);
+    change_structures = false;  // no locks, no label map: prepare_for_changes() makes them
     g.visited_list_pool_ = std::make_unique<hnswlib::VisitedListPool>(1, slots);
     g.linkLists_ = static_cast<char**>(std::calloc(slots, sizeof(char*)));
     if (g.linkLists_ == nullptr) throw std::bad_alloc();
@@ -317,19 +318,42 @@ struct hnsw_graph::impl {
       if (g.isMarkedDeleted(static_cast<tableint>(i))) ++g.num_deleted_;
   }
 
-  // Before the first change to a mapped graph: the base layer into memory of its own (so
-  // hnswlib may grow and free it) and the label map hnswlib's updates look slots up in.
-  void own_block() {
-    if (mapping == nullptr) return;
+  // What only hnswlib's inserts and deletions use: the label -> id map (~50 bytes an
+  // element), a mutex per element (40 bytes) and 65,536 label locks. Searches need neither, so a built or
+  // loaded graph drops them and prepare_for_changes() brings them back at the first change:
+  // an index that is built once and searched costs ~90 bytes a vector less.
+  bool change_structures = true;
+
+  void release_change_structures() {
     graph_type& g = *graph;
-    const std::size_t bytes = g.cur_element_count * g.size_data_per_element_;
-    char* block = static_cast<char*>(std::malloc(std::max<std::size_t>(bytes, 1)));
-    if (block == nullptr) throw std::bad_alloc();
-    std::memcpy(block, g.data_level0_memory_, bytes);
-    g.data_level0_memory_ = block;
-    mapping.reset();
+    std::unordered_map<hnswlib::labeltype, tableint>().swap(g.label_lookup_);
+    std::vector<std::mutex>().swap(g.link_list_locks_);
+    std::vector<std::mutex>().swap(g.label_op_locks_);  // 65,536 of them: 2.6 MB for any graph
+    change_structures = false;
+#ifdef __GLIBC__
+    ::malloc_trim(0);  // the map's many small nodes: give their pages back
+#endif
+  }
+
+  // Before the first change: a mapped base layer into memory of its own (so hnswlib may
+  // grow and free it), then the label map and the element locks.
+  void prepare_for_changes() {
+    graph_type& g = *graph;
+    if (mapping != nullptr) {
+      const std::size_t bytes = g.cur_element_count * g.size_data_per_element_;
+      char* block = static_cast<char*>(std::malloc(std::max<std::size_t>(bytes, 1)));
+      if (block == nullptr) throw std::bad_alloc();
+      std::memcpy(block, g.data_level0_memory_, bytes);
+      g.data_level0_memory_ = block;
+      mapping.reset();
+    }
+    if (change_structures) return;
+    std::vector<std::mutex>(std::max<std::size_t>(g.max_elements_, 1)).swap(g.link_list_locks_);
+    std::vector<std::mutex>(graph_type::MAX_LABEL_OPERATION_LOCKS).swap(g.label_op_locks_);
+    g.label_lookup_.reserve(g.cur_element_count);
     for (std::size_t i = 0; i < g.cur_element_count; ++i)
       g.label_lookup_[g.getExternalLabel(static_cast<tableint>(i))] = static_cast<tableint>(i);
+    change_structures = true;
   }
 
   // Rewrites a graph built over row_space into the slot-only layout, in place of its
@@ -381,6 +405,7 @@ std::unique_ptr<hnsw_graph> hnsw_graph::build(const vector_rows& rows, bool inne
   });
   state->drop_rows();
   state->index_new_elements();
+  state->release_change_structures();
   return std::unique_ptr<hnsw_graph>(new hnsw_graph(std::move(state)));
 }
 
@@ -390,7 +415,7 @@ std::size_t hnsw_graph::capacity() const { return impl_->graph->max_elements_; }
 std::size_t hnsw_graph::element_count() const { return impl_->graph->cur_element_count; }
 
 void hnsw_graph::put(const std::int64_t* slots, std::size_t n, int threads) {
-  impl_->own_block();
+  impl_->prepare_for_changes();
   graph_type& g = *impl_->graph;
   // Grow before adding: resizeIndex must not run alongside insertions.
   const std::size_t needed = g.cur_element_count + n;
@@ -410,7 +435,7 @@ void hnsw_graph::put(const std::int64_t* slots, std::size_t n, int threads) {
 }
 
 void hnsw_graph::remove(std::int64_t slot) {
-  impl_->own_block();
+  impl_->prepare_for_changes();
   graph_type& g = *impl_->graph;
   const auto found = g.label_lookup_.find(static_cast<hnswlib::labeltype>(slot));
   if (found != g.label_lookup_.end() && !g.isMarkedDeleted(found->second))
@@ -557,11 +582,12 @@ std::size_t hnsw_graph::memory_bytes() const {
     upper += static_cast<std::size_t>(std::max(g.element_levels_[i], 0)) * g.size_links_per_element_;
   // A mapped base layer is page cache, counted by mapped_bytes().
   const std::size_t block = impl_->mapping != nullptr ? 0 : g.size_data_per_element_;
-  const std::size_t per_slot = block + sizeof(char*) + sizeof(std::mutex) + sizeof(int);
+  const std::size_t per_slot = block + sizeof(char*) + sizeof(int);
   // The label map: one node (key, value, next pointer, cached hash) per element, plus its buckets.
   const std::size_t label_map =
       g.label_lookup_.size() * 4 * sizeof(std::size_t) + g.label_lookup_.bucket_count() * sizeof(void*);
-  return g.max_elements_ * per_slot + upper + label_map + g.label_op_locks_.size() * sizeof(std::mutex) +
+  return g.max_elements_ * per_slot + upper + label_map +
+         (g.link_list_locks_.size() + g.label_op_locks_.size()) * sizeof(std::mutex) +
          impl_->slot_of.capacity() * sizeof(std::uint32_t) +
          g.max_elements_ * sizeof(hnswlib::vl_type);  // one visited list held by the pool
 }
@@ -597,6 +623,7 @@ std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, const vect
     const memory_file validated(holds_vectors ? file_view{converted.data(), converted.size()} : bytes, path);
     state->graph = std::make_unique<graph_type>(&state->space);
     state->graph->loadIndex(validated.path(), &state->space, std::max<std::size_t>(slot_count, 1));
+    state->release_change_structures();
   }
   state->index_new_elements();
   return std::unique_ptr<hnsw_graph>(new hnsw_graph(std::move(state)));
