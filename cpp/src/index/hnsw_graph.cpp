@@ -49,6 +49,7 @@ class slot_space : public hnswlib::SpaceInterface<float> {
         compact_(rows.type != simd::row_type::f32),
         kernel_(simd::hnsw_distance(inner_product)),
         dot_(simd::row_dot(rows.type)),
+        gather_(simd::gather_dot(rows.type)),
         between_slots_(simd::hnsw_slot_distance(inner_product, rows.type)) {}
   std::size_t get_data_size() override { return 0; }
   hnswlib::DISTFUNC<float> get_dist_func() override { return between_slots_; }
@@ -66,6 +67,18 @@ class slot_space : public hnswlib::SpaceInterface<float> {
   float to_query(const prepared_query& query, std::size_t slot) const noexcept {
     return distance(query, row(slot), slot);
   }
+  // The distances from the query to n rows at once (a node's unvisited neighbours): one
+  // kernel call, float rows four at a time. Through dot products: 1 - dot, or for L2
+  // |q|^2 + |r|^2 - 2 q.r with the stored norms.
+  void distances(const prepared_query& query, const void* const* rows, const std::uint32_t* slots, std::size_t n,
+                 float* out) const noexcept {
+    gather_(query.values, rows, n, dim_, out);
+    if (inner_product_) {
+      for (std::size_t j = 0; j < n; ++j) out[j] = 1.0f - out[j];
+    } else {
+      for (std::size_t j = 0; j < n; ++j) out[j] = query.norm + rows_->norms[slots[j]] - 2.0f * out[j];
+    }
+  }
 
  private:
   const vector_rows* rows_;
@@ -74,6 +87,7 @@ class slot_space : public hnswlib::SpaceInterface<float> {
   bool compact_;
   simd::distance_function kernel_;         // float32 (query, row)
   simd::row_dot_function dot_;             // compact (query, row)
+  simd::gather_dot_function gather_;       // (query, n rows)
   simd::distance_function between_slots_;  // (slot, slot): what hnswlib calls
 };
 
@@ -449,9 +463,9 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   const std::uint32_t* slot_of = impl_->slot_of.data();
   std::vector<float> scaled;
   prepared_query prepared{query, 0.0f};
-  if (space.compact()) {
+  {
     const vector_rows& rows = space.rows();
-    simd::dot_block(query, 1, query, 1, rows.dim, &prepared.norm, 1);
+    simd::dot_block(query, 1, query, 1, rows.dim, &prepared.norm, 1);  // L2 through dot products
     if (rows.type == simd::row_type::i8) {
       scaled.resize(rows.dim);
       for (std::size_t j = 0; j < rows.dim; ++j) scaled[j] = query[j] * rows.scale[j];
@@ -500,16 +514,22 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   struct scratch_space {
     std::vector<tableint> batch;
     std::vector<const void*> rows;
+    std::vector<std::uint32_t> slots;
+    std::vector<float> distances;
     std::vector<scored> best;      // a max-heap: the worst kept on top
     std::vector<scored> frontier;  // a min-heap: the closest first
   };
   thread_local scratch_space scratch;
   scratch.batch.resize(g.maxM0_);
   scratch.rows.resize(g.maxM0_);
+  scratch.slots.resize(g.maxM0_);
+  scratch.distances.resize(g.maxM0_);
   scratch.best.clear();
   scratch.frontier.clear();
   tableint* batch = scratch.batch.data();
   const void** rows = scratch.rows.data();
+  std::uint32_t* slots = scratch.slots.data();
+  float* distances = scratch.distances.data();
   std::vector<scored>& best = scratch.best;
   std::vector<scored>& frontier = scratch.frontier;
   const auto closer_last = std::greater<scored>();
@@ -546,13 +566,15 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
       batch[fresh++] = candidate;
     }
     for (int j = 0; j < fresh; ++j) {
-      rows[j] = space.row(slot_of[batch[j]]);
+      slots[j] = slot_of[batch[j]];
+      rows[j] = space.row(slots[j]);
       for (std::size_t line = 0; line < prefetch_bytes; line += 64)
         __builtin_prefetch(reinterpret_cast<const char*>(rows[j]) + line);
     }
+    space.distances(prepared, rows, slots, static_cast<std::size_t>(fresh), distances);
     for (int j = 0; j < fresh; ++j) {
       const tableint candidate = batch[j];
-      const float dc = space.distance(prepared, rows[j], slot_of[candidate]);
+      const float dc = distances[j];
       if (best.size() < breadth || dc < bound) {
         frontier.emplace_back(dc, candidate);
         std::push_heap(frontier.begin(), frontier.end(), closer_last);

@@ -213,7 +213,24 @@ struct pick_row_dot {
     return &kernels::row_dot_f32<Arch>;
   }
 };
+
+struct pick_gather_dot {
+  template <class Arch>
+  gather_dot_function operator()(Arch, row_type type) const noexcept {
+    switch (type) {
+      case row_type::f16:
+        return &kernels::dot_gather_f16<Arch>;
+      case row_type::i8:
+        return &kernels::dot_gather_i8<Arch>;
+      case row_type::f32:
+        break;
+    }
+    return &kernels::dot_gather_f32<Arch>;
+  }
+};
 }  // namespace
+
+gather_dot_function gather_dot(row_type type) noexcept { return run(pick_gather_dot{}, type); }
 
 distance_function hnsw_distance(bool inner_product) noexcept {
   return run(pick_distance{}, inner_product, false, row_type::f32);

@@ -108,6 +108,15 @@ struct decode_row {
                   float* out) const noexcept;
 };
 
+// out[i] = dot(query, rows[i]) for n rows given by address (a graph node's neighbours), of
+// each row type: float rows four at a time (the query loaded once for four rows).
+template <class Arch>
+void dot_gather_f32(const float* query, const void* const* rows, std::size_t n, std::size_t dim, float* out) noexcept;
+template <class Arch>
+void dot_gather_f16(const float* query, const void* const* rows, std::size_t n, std::size_t dim, float* out) noexcept;
+template <class Arch>
+void dot_gather_i8(const float* query, const void* const* rows, std::size_t n, std::size_t dim, float* out) noexcept;
+
 // row_dot_function for each row type.
 template <class Arch>
 float row_dot_f32(const float* query, const void* row, std::size_t dim) noexcept;
@@ -150,6 +159,12 @@ float hnsw_l2_compact_slot_distance(const void* a, const void* b, const void* ro
   extern template void decode_row::operator()<ARCH>(ARCH, const simd::slot_rows&, std::size_t, std::size_t,            \
                                                     std::size_t, float*) const noexcept;                               \
   extern template float row_dot_f32<ARCH>(const float*, const void*, std::size_t) noexcept;                            \
+  extern template void dot_gather_f32<ARCH>(const float*, const void* const*, std::size_t, std::size_t,                \
+                                            float*) noexcept;                                                          \
+  extern template void dot_gather_f16<ARCH>(const float*, const void* const*, std::size_t, std::size_t,                \
+                                            float*) noexcept;                                                          \
+  extern template void dot_gather_i8<ARCH>(const float*, const void* const*, std::size_t, std::size_t,                 \
+                                           float*) noexcept;                                                           \
   extern template float row_dot_f16<ARCH>(const float*, const void*, std::size_t) noexcept;                            \
   extern template float row_dot_i8<ARCH>(const float*, const void*, std::size_t) noexcept;                             \
   extern template float hnsw_ip_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;           \

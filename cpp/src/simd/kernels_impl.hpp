@@ -659,6 +659,27 @@ void decode_row::operator()(Arch, const simd::slot_rows& rows, std::size_t slot,
 }
 
 template <class Arch>
+void dot_gather_f32(const float* query, const void* const* rows, std::size_t n, std::size_t dim, float* out) noexcept {
+  const float* q[1] = {query};
+  const auto* floats = reinterpret_cast<const float* const*>(rows);
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) detail::dot_tile<Arch, 1, 8>(q, floats + i, dim, out + i, 8);
+  for (; i + 4 <= n; i += 4) detail::dot_tile<Arch, 1, 4>(q, floats + i, dim, out + i, 4);
+  for (; i < n; ++i) out[i] = detail::dot<Arch>(query, floats[i], dim);
+}
+
+template <class Arch>
+void dot_gather_f16(const float* query, const void* const* rows, std::size_t n, std::size_t dim, float* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = dot_f16{}(Arch{}, query, static_cast<const std::uint16_t*>(rows[i]), dim);
+}
+
+template <class Arch>
+void dot_gather_i8(const float* query, const void* const* rows, std::size_t n, std::size_t dim, float* out) noexcept {
+  for (std::size_t i = 0; i < n; ++i) out[i] = dot_i8{}(Arch{}, query, static_cast<const std::int8_t*>(rows[i]), dim);
+}
+
+template <class Arch>
 float row_dot_f32(const float* query, const void* row, std::size_t dim) noexcept {
   return detail::dot<Arch>(query, static_cast<const float*>(row), dim);
 }
@@ -711,6 +732,9 @@ float hnsw_l2_compact_slot_distance(const void* a, const void* b, const void* ro
   template void decode_row::operator()<ARCH>(ARCH, const simd::slot_rows&, std::size_t, std::size_t, std::size_t,    \
                                              float*) const noexcept;                                                 \
   template float row_dot_f32<ARCH>(const float*, const void*, std::size_t) noexcept;                                 \
+  template void dot_gather_f32<ARCH>(const float*, const void* const*, std::size_t, std::size_t, float*) noexcept;   \
+  template void dot_gather_f16<ARCH>(const float*, const void* const*, std::size_t, std::size_t, float*) noexcept;   \
+  template void dot_gather_i8<ARCH>(const float*, const void* const*, std::size_t, std::size_t, float*) noexcept;    \
   template float row_dot_f16<ARCH>(const float*, const void*, std::size_t) noexcept;                                 \
   template float row_dot_i8<ARCH>(const float*, const void*, std::size_t) noexcept;                                  \
   template float hnsw_ip_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                \

@@ -72,6 +72,11 @@ float dot_i8(const float* query, const std::int8_t* row, std::size_t dim) noexce
 using row_dot_function = float (*)(const float* query, const void* row, std::size_t dim) noexcept;
 row_dot_function row_dot(row_type type) noexcept;
 
+/// @brief The active ISA's out[i] = dot(query, rows[i]) for n rows of this type given by address.
+using gather_dot_function = void (*)(const float* query, const void* const* rows, std::size_t n, std::size_t dim,
+                                     float* out) noexcept;
+gather_dot_function gather_dot(row_type type) noexcept;
+
 /// @brief Writes elements offset .. offset + count - 1 of a slot's row, decoded to floats.
 void decode_row(const slot_rows& rows, std::size_t slot, std::size_t offset, std::size_t count, float* out) noexcept;
 
