@@ -201,3 +201,50 @@ def test_compact_dtypes_shrink_the_vectors():
         sizes[dtype] = index._vectors.memory()["vectors"]
     assert sizes["f16"] == pytest.approx(sizes["f32"] / 2, rel=0.01)
     assert sizes["int8"] == pytest.approx(sizes["f32"] / 4, rel=0.01)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_rescoring_ranks_candidates_by_their_float32_rows_kept_on_disk(tmp_path, metric):
+    data = clustered(6000, 96, seed=9)
+    queries = clustered(40, 96, seed=10)
+    plain = _core.VectorIndex(dim=96, metric=metric, dtype="f32", min_graph_size=10**9)
+    plain.put(data, np.arange(6000))
+    truth_scores, truth = plain.search(queries, 10, mode="exact")
+    coarse = _core.VectorIndex(dim=96, metric=metric, dtype="int8", min_graph_size=10**9)
+    coarse.put(data, np.arange(6000))
+    fine = _core.VectorIndex(dim=96, metric=metric, dtype="int8", rescore=True, min_graph_size=10**9)
+    fine.put(data, np.arange(6000))
+    assert fine.rescore and not coarse.rescore
+    _, rough = coarse.search(queries, 10, mode="exact")
+    scores, slots = fine.search(queries, 10, mode="exact")
+    agreement = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(slots, truth)])
+    assert agreement > np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rough, truth)])
+    assert agreement >= 0.99
+    np.testing.assert_allclose(scores[slots == truth], truth_scores[slots == truth], rtol=1e-5, atol=1e-5)
+    assert fine.memory()["mapped"] == 6000 * 96 * 4  # the float32 rows: file pages, not the process's own
+    fine.save(str(tmp_path / "v.bin"), str(tmp_path / "g.bin"), str(tmp_path / "e.bin"))
+    for mmap in (False, True):
+        loaded = _core.VectorIndex.load(str(tmp_path / "v.bin"), str(tmp_path / "g.bin"), mmap=mmap,
+                                        exact_path=str(tmp_path / "e.bin"))
+        assert loaded.rescore
+        assert all(np.array_equal(a, b) for a, b in zip(loaded.search(queries, 10, mode="exact"), (scores, slots)))
+        loaded.put(data[:3] * 2, np.array([6000, 6001, 6002]))  # the saved file is copied before it changes
+        assert loaded.search(data[:1] * 2, 1, mode="exact")[1][0, 0] in (0, 6000)
+    again = _core.VectorIndex.load(str(tmp_path / "v.bin"), str(tmp_path / "g.bin"), exact_path=str(tmp_path / "e.bin"))
+    assert len(again) == 6000  # the file on disk was never written
+    with pytest.raises(ValueError, match="compact rows"):
+        _core.VectorIndex(dim=4, metric="ip", rescore=True)
+
+
+def test_index_rescore_setting_round_trips(tmp_path):
+    texts = [f"entry {i} about topic {i % 13}" for i in range(300)]
+    index = Index(embedding=HashingEmbeddings(dim=64), vector_dtype="int8", rescore=True, exact_below=100)
+    index.add(texts)
+    index.save(tmp_path / "ix")
+    for mmap in (False, True):
+        loaded = Index.load(tmp_path / "ix", mmap=mmap)
+        assert loaded.settings["rescore"] is True
+        assert [h.id for h in loaded.search("topic 5", k=5)] == [h.id for h in index.search("topic 5", k=5)]
+        loaded.verify()
+    with pytest.raises(ValueError, match="rescore=True"):
+        Index(rescore=True)

@@ -158,13 +158,18 @@ void bind_index(py::module_& m) {
 
   py::class_<ix::vector_index>(m, "VectorIndex", "Vectors by slot with exact and HNSW search.")
       .def(py::init([](std::size_t dim, const std::string& metric, std::size_t m, std::size_t ef_construction,
-                       std::size_t ef_search, std::size_t seed, std::size_t min_graph_size, const std::string& dtype) {
+                       std::size_t ef_search, std::size_t seed, std::size_t min_graph_size, const std::string& dtype,
+                       bool rescore) {
              ix::hnsw_params params{m, ef_construction, ef_search, seed, min_graph_size};
-             return std::make_unique<ix::vector_index>(dim, parse_metric(metric), params, parse_row_type(dtype));
+             return std::make_unique<ix::vector_index>(dim, parse_metric(metric), params, parse_row_type(dtype),
+                                                       rescore);
            }),
            py::kw_only(), py::arg("dim"), py::arg("metric"), py::arg("m") = hnsw.m,
            py::arg("ef_construction") = hnsw.ef_construction, py::arg("ef_search") = hnsw.ef_search,
-           py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size, py::arg("dtype") = "f32")
+           py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size, py::arg("dtype") = "f32",
+           py::arg("rescore") = false)
+      .def_property_readonly("rescore", &ix::vector_index::rescores,
+                             "Whether searches rescore candidates with float32 rows kept on disk.")
       .def_property_readonly("dim", &ix::vector_index::dim)
       .def_property_readonly(
           "dtype", [](const ix::vector_index& v) { return row_type_name(v.type()); },
@@ -243,19 +248,21 @@ void bind_index(py::module_& m) {
           py::kw_only(), py::arg("threads") = 0)
       .def(
           "save",
-          [](const ix::vector_index& index, const std::string& vectors_path, const std::string& graph_path) {
+          [](const ix::vector_index& index, const std::string& vectors_path, const std::string& graph_path,
+             const std::string& exact_path) {
             py::gil_scoped_release nogil;
-            index.save(vectors_path, graph_path);
+            index.save(vectors_path, graph_path, exact_path);
           },
-          py::arg("vectors_path"), py::arg("graph_path"))
+          py::arg("vectors_path"), py::arg("graph_path"), py::arg("exact_path") = "")
       .def_static(
           "load",
           [](const std::string& vectors_path, const std::string& graph_path, std::size_t m, std::size_t ef_construction,
-             std::size_t ef_search, std::size_t seed, std::size_t min_graph_size, bool mmap) {
+             std::size_t ef_search, std::size_t seed, std::size_t min_graph_size, bool mmap,
+             const std::string& exact_path) {
             ix::hnsw_params params{m, ef_construction, ef_search, seed, min_graph_size};
             try {
               py::gil_scoped_release nogil;
-              return ix::vector_index::load(vectors_path, graph_path, params, mmap);
+              return ix::vector_index::load(vectors_path, graph_path, params, mmap, exact_path);
             } catch (const std::system_error&) {
               throw;  // I/O: OSError, from module.cpp's translator
             } catch (const std::runtime_error& e) {
@@ -265,6 +272,7 @@ void bind_index(py::module_& m) {
           py::arg("vectors_path"), py::arg("graph_path"), py::kw_only(), py::arg("m") = hnsw.m,
           py::arg("ef_construction") = hnsw.ef_construction, py::arg("ef_search") = hnsw.ef_search,
           py::arg("seed") = hnsw.seed, py::arg("min_graph_size") = hnsw.min_graph_size, py::arg("mmap") = false,
+          py::arg("exact_path") = "",
           "Load saved vectors and graph; mmap=True leaves the rows and the graph's base layer in the files, "
           "mapped copy-on-write (the graph's structure is still checked in full; the values are covered by "
           "the snapshot's checksums, on demand).");

@@ -241,4 +241,37 @@ TEST(vector_index, mapped_load_searches_in_place_and_copies_on_change) {
   }
 }
 
+// Rescoring: int8 rows find candidates, float32 rows kept in a file rank them; the file
+// is saved, mapped back, and copied before a change.
+TEST(vector_index, rescoring_ranks_by_float_rows_on_disk) {
+  const std::size_t n = 1500, dim = 20, k = 5;
+  auto base = random_vectors(n, dim, 31);
+  ix::hnsw_params params;
+  params.min_graph_size = 500;
+  ix::vector_index index(dim, ix::metric::inner_product, params, ix::row_type::i8, /*rescore=*/true);
+  auto slots = iota_slots(n);
+  index.put(base.data(), slots.data(), n, 2);
+  auto r = index.search(base.data(), 4, k, nullptr, ix::search_mode::exact, 0, 1);
+  for (std::size_t q = 0; q < 4; ++q)
+    EXPECT_EQ(std::vector<std::int64_t>(r.slots.begin() + q * k, r.slots.begin() + (q + 1) * k),
+              brute_force(base, dim, base.data() + q * dim, k));
+  const std::string vectors = ::testing::TempDir() + "/rv.bin", graph = ::testing::TempDir() + "/rg.bin",
+                    exact = ::testing::TempDir() + "/re.bin";
+  index.save(vectors, graph, exact);
+  for (bool mapped : {false, true}) {
+    auto loaded = ix::vector_index::load(vectors, graph, params, mapped, exact);
+    EXPECT_TRUE(loaded->rescores());
+    auto g = loaded->search(base.data(), 4, k, nullptr, ix::search_mode::graph, 64, 1);
+    EXPECT_EQ(g.slots[0], 0);
+    const std::int64_t more[] = {static_cast<std::int64_t>(n), 3};
+    loaded->put(base.data() + 7 * dim, more, 2, 1);
+    auto again = loaded->search(base.data() + 7 * dim, 1, 2, nullptr, ix::search_mode::exact, 0, 1);
+    EXPECT_EQ(std::set<std::int64_t>(again.slots.begin(), again.slots.end()),
+              (std::set<std::int64_t>{7, static_cast<std::int64_t>(n)}));
+  }
+  std::remove(vectors.c_str());
+  std::remove(graph.c_str());
+  std::remove(exact.c_str());
+}
+
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "disk_rows.hpp"
 #include "hnsw_graph.hpp"
 #include "ragtune/io/files.hpp"
 #include "ragtune/io/mapped_file.hpp"
@@ -83,7 +84,7 @@ search_results merge_locals(Locals& locals, std::size_t nq, std::size_t k) {
 
 }  // namespace
 
-vector_index::vector_index(std::size_t dim, metric kind, hnsw_params params, row_type type)
+vector_index::vector_index(std::size_t dim, metric kind, hnsw_params params, row_type type, bool rescore)
     : dim_(dim), metric_(kind), params_(params), type_(type) {
   if (dim == 0 || dim > max_dim)
     throw std::invalid_argument("dimension must be between 1 and " + std::to_string(max_dim) + ", got " +
@@ -92,6 +93,10 @@ vector_index::vector_index(std::size_t dim, metric kind, hnsw_params params, row
   if (params_.ef_construction == 0) throw std::invalid_argument("ef_construction must be > 0");
   if (static_cast<int>(type) > static_cast<int>(row_type::i8)) throw std::invalid_argument("unknown row type");
   rows_ = std::make_unique<row_store>(dim, type);
+  if (rescore) {
+    if (type == row_type::f32) throw std::invalid_argument("rescoring needs compact rows (f16 or int8) to rescore");
+    exact_ = std::make_unique<disk_rows>(dim);
+  }
 }
 
 float vector_index::score(float dot, std::size_t slot, float query_norm) const noexcept {
@@ -129,7 +134,9 @@ void vector_index::put(const float* vectors, const std::int64_t* slots, std::siz
     highest = std::max(highest, slots[i]);
   }
   if (highest >= 0) ensure_capacity(static_cast<std::size_t>(highest) + 1);
-  rows_->put(prepare_queries(vectors, n, dim_, metric_).data(), slots, n);  // normalised for cosine, then encoded
+  const std::vector<float> prepared = prepare_queries(vectors, n, dim_, metric_);  // normalised for cosine
+  rows_->put(prepared.data(), slots, n);                                           // encoded
+  if (exact_ != nullptr) exact_->put(prepared.data(), slots, n);
   for (std::size_t i = 0; i < n; ++i) {
     const auto slot = static_cast<std::size_t>(slots[i]);
     if (!alive_.test(slot)) {
@@ -188,7 +195,8 @@ memory_usage vector_index::memory() const {
   m.norms = rows_->norm_memory();
   m.slot_map = alive_.words().size() * sizeof(std::uint64_t);
   m.graph = graph_ ? graph_->hnsw->memory_bytes() : 0;
-  m.mapped = (rows_->mapped() ? rows_->slots() * rows_->row_bytes() : 0) + (graph_ ? graph_->hnsw->mapped_bytes() : 0);
+  m.mapped = (rows_->mapped() ? rows_->slots() * rows_->row_bytes() : 0) + (graph_ ? graph_->hnsw->mapped_bytes() : 0) +
+             (exact_ ? exact_->mapped_bytes() : 0);
   return m;
 }
 
@@ -197,6 +205,45 @@ search_results vector_index::search(const float* queries, std::size_t nq, std::s
   std::shared_lock lock(mutex_);
   if (k == 0 || nq == 0 || live_ == 0) return search_results::empty(nq, k);
   const std::vector<float> prepared = prepare_queries(queries, nq, dim_, metric_);
+  if (exact_ == nullptr) return search_prepared(prepared.data(), nq, k, filter, mode, ef, threads);
+  // Compact rows find rescore_factor x k candidates; their float32 rows (on disk) decide.
+  const std::size_t depth = std::max(k * rescore_factor, rescore_minimum);
+  return rescore(prepared.data(), search_prepared(prepared.data(), nq, depth, filter, mode, ef, threads), k, threads);
+}
+
+search_results vector_index::rescore(const float* queries, const search_results& candidates, std::size_t k,
+                                     int threads) const {
+  search_results r = search_results::empty(candidates.queries, k);
+  ragtune::util::parallel_for_each(candidates.queries, threads, [&](std::size_t q) {
+    const float* query = queries + q * dim_;
+    float query_norm = 0;
+    if (metric_ == metric::l2) simd::dot_block(query, 1, query, 1, dim_, &query_norm, 1);
+    std::vector<scored_slot> best;
+    for (std::size_t i = 0; i < candidates.k; ++i) {
+      const std::int64_t slot = candidates.slots[q * candidates.k + i];
+      if (slot < 0) continue;
+      const float* row = exact_->row(static_cast<std::size_t>(slot));
+      float dot = 0;
+      simd::dot_block(query, 1, row, 1, dim_, &dot, 1);
+      float score = dot;
+      if (metric_ == metric::l2) {
+        float norm = 0;
+        simd::dot_block(row, 1, row, 1, dim_, &norm, 1);
+        score = -(norm - 2 * dot + query_norm);
+      }
+      best.push_back({score, slot});
+    }
+    std::sort(best.begin(), best.end(), better);
+    if (best.size() > k) best.resize(k);
+    store(r, q, best);
+  });
+  return r;
+}
+
+search_results vector_index::search_prepared(const float* prepared_queries, std::size_t nq, std::size_t k,
+                                             const bitset* filter, search_mode mode, std::size_t ef,
+                                             int threads) const {
+  const float* prepared = prepared_queries;
   if (filter != nullptr) {
     // Only slots both allowed and alive can be returned.
     bitset allowed = alive_;
@@ -205,11 +252,11 @@ search_results vector_index::search(const float* queries, std::size_t nq, std::s
     if (matches == 0) return search_results::empty(nq, k);
     const bool exact_is_cheaper = matches <= gather_limit || graph_ == nullptr;
     if (mode == search_mode::exact || (mode == search_mode::automatic && exact_is_cheaper) || !graph_)
-      return exact_gather(prepared.data(), nq, k, allowed, threads);
-    return graph_search(prepared.data(), nq, k, &allowed, ef, threads);
+      return exact_gather(prepared, nq, k, allowed, threads);
+    return graph_search(prepared, nq, k, &allowed, ef, threads);
   }
-  if (mode == search_mode::exact || !graph_) return exact(prepared.data(), nq, k, nullptr, threads);
-  return graph_search(prepared.data(), nq, k, nullptr, ef, threads);
+  if (mode == search_mode::exact || !graph_) return exact(prepared, nq, k, nullptr, threads);
+  return graph_search(prepared, nq, k, nullptr, ef, threads);
 }
 
 std::vector<float> vector_index::squared_norms(const float* queries, std::size_t nq) const {
@@ -327,7 +374,8 @@ search_results vector_index::graph_search(const float* queries, std::size_t nq, 
   return r;
 }
 
-void vector_index::save(const std::string& vectors_path, const std::string& graph_path) const {
+void vector_index::save(const std::string& vectors_path, const std::string& graph_path,
+                        const std::string& exact_path) const {
   std::shared_lock lock(mutex_);
   std::FILE* f = io::open_file(vectors_path, "wb");
   try {
@@ -347,6 +395,7 @@ void vector_index::save(const std::string& vectors_path, const std::string& grap
     throw;
   }
   io::sync_and_close(f, vectors_path);
+  if (exact_) exact_->save(exact_path);
   if (graph_) {
     graph_->hnsw->save(graph_path);
     io::sync_and_close(io::open_file(graph_path, "rb"), graph_path);
@@ -354,7 +403,7 @@ void vector_index::save(const std::string& vectors_path, const std::string& grap
 }
 
 std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path, const std::string& graph_path,
-                                                 hnsw_params params, bool mapped) {
+                                                 hnsw_params params, bool mapped, const std::string& exact_path) {
   auto file = std::make_shared<const io::mapped_file>(io::mapped_file::open(vectors_path));
   const char* bytes = file->data();
   const std::size_t file_size = file->size();
@@ -403,6 +452,13 @@ std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path
   if (const std::string problem = index->rows_->adopt_loaded(range, !mapped, !mapped || l2); !problem.empty())
     throw bad(problem);
   if (!mapped) index->rows_->materialise();
+  if (!exact_path.empty()) {
+    if (std::FILE* e = std::fopen(exact_path.c_str(), "rb"); e != nullptr) {
+      std::fclose(e);
+      if (index->type_ == row_type::f32) throw bad("float32 rows come with exact vectors to rescore with");
+      index->exact_ = disk_rows::open_saved(exact_path, dim, slots);  // stays on disk, mapped
+    }
+  }
   if (std::FILE* g = std::fopen(graph_path.c_str(), "rb"); g != nullptr) {
     std::fclose(g);
     index->graph_ = std::make_unique<graph>();

@@ -49,7 +49,7 @@ STATE_FILE = "state.json"
 # Files the index can rebuild: when one fails its checksum the index loads without it.
 _REBUILDABLE = frozenset({STATE_FILE, KEYS_FILE, VECTORS_FILE})
 # Files an index opened with mmap=True checksums only on Index.verify(): the big ones.
-_DEFERRED = frozenset({"vectors.bin", "graph.bin", "bm25.bin", "records.jsonl", POSITIONS_FILE, KEYS_FILE,
+_DEFERRED = frozenset({"vectors.bin", "graph.bin", "exact.bin", "bm25.bin", "records.jsonl", POSITIONS_FILE, KEYS_FILE,
                        VECTORS_FILE})
 
 
@@ -83,6 +83,12 @@ class Index:
         later vectors reach past it). Searches compare the query in float32 with the
         stored values; filters, deletes, BM25, hybrid and persistence are the same for
         every dtype. See ``benchmarks/RESULTS.md`` for the recall each one keeps.
+    rescore : bool
+        With ``vector_dtype`` ``"f16"`` or ``"int8"``: keep every vector in float32 as well,
+        in a file (mapped: on disk, not in the process's memory; saved with the index), and
+        rank a search's 4 x k best candidates (at least 40) by their float32 scores. The
+        recall of float32 for the memory of the compact type, at the cost of reading the
+        candidates' rows.
 
     Examples
     --------
@@ -111,11 +117,17 @@ class Index:
         threads: int = 0,
         embedding_cache: int = DEFAULT_LIMIT,
         vector_dtype: VectorDtype = "f32",
+        rescore: bool = False,
     ) -> None:
         if metric not in ("cosine", "ip", "l2"):
             raise ValueError(f"metric must be 'cosine', 'ip' or 'l2', got {metric!r}")
         if vector_dtype not in _VECTOR_DTYPES:
             raise ValueError(f"vector_dtype must be 'f32', 'f16' or 'int8', got {vector_dtype!r}")
+        if not isinstance(rescore, bool):
+            raise TypeError(f"rescore must be True or False, got {rescore!r}")
+        if rescore and vector_dtype == "f32":
+            raise ValueError("rescore=True rescores compact vectors with float32 ones: use it with "
+                             "vector_dtype='f16' or 'int8' (float32 vectors are exact already)")
         self.embedding: Embedder = resolve_embedding(embedding)
         self.metric = metric
         self.settings = {
@@ -127,6 +139,7 @@ class Index:
             "bm25_k1": float(bm25_k1),
             "bm25_b": float(bm25_b),
             "vector_dtype": vector_dtype,
+            "rescore": rescore,
         }
         self.threads = as_threads(threads)
         self._vectors: Any = None  # created when the dimension is known (first add)
@@ -235,6 +248,7 @@ class Index:
                 dim=int(matrix.shape[1]), metric=self.metric, m=self.settings["m"],
                 ef_construction=self.settings["ef_construction"], ef_search=self.settings["ef_search"],
                 min_graph_size=max(1, self.settings["exact_below"]), dtype=self.settings["vector_dtype"],
+                rescore=self.settings["rescore"],
             )
         elif matrix.shape[1] != self._vectors.dim:
             raise ValueError(f"vectors have {matrix.shape[1]} dimensions; this index holds {self._vectors.dim}")
@@ -763,7 +777,8 @@ class Index:
             np.save(positions, record_positions(lines, slots), allow_pickle=False)
             write_file(staging / POSITIONS_FILE, positions.getvalue())
             if self._vectors is not None:
-                self._vectors.save(str(staging / "vectors.bin"), str(staging / "graph.bin"))
+                self._vectors.save(str(staging / "vectors.bin"), str(staging / "graph.bin"),
+                                   str(staging / "exact.bin"))
             self._bm25.save(str(staging / "bm25.bin"))
             state = {"sources": self._sources, "chunker": self._chunker, "over_window": sorted(self._over_window)}
             write_file(staging / STATE_FILE, json.dumps(state, ensure_ascii=False).encode("utf-8"))
@@ -832,7 +847,7 @@ class Index:
         index = cls(embedding=embedding, metric=s["metric"], m=s["m"], ef_construction=s["ef_construction"],
                     ef_search=s["ef_search"], exact_below=s["exact_below"], bm25_k1=s["bm25_k1"],
                     bm25_b=s["bm25_b"], threads=threads, embedding_cache=embedding_cache,
-                    vector_dtype=s["vector_dtype"])
+                    vector_dtype=s["vector_dtype"], rescore=s["rescore"])
         if isinstance(saved_identity, str):
             index._identity_check = (saved_identity, saved_spec, root)
             if not mmap:  # a mapped index checks at its first embedding (hashing a model's files takes ~70 ms)
@@ -846,10 +861,12 @@ class Index:
             index._vectors = _core.VectorIndex.load(
                 str(snapshot / "vectors.bin"), str(snapshot / "graph.bin"), m=s["m"],
                 ef_construction=s["ef_construction"], ef_search=s["ef_search"],
-                min_graph_size=max(1, s["exact_below"]), mmap=mmap)
+                min_graph_size=max(1, s["exact_below"]), mmap=mmap,
+                exact_path=str(snapshot / "exact.bin") if s["rescore"] else "")
             # The slot count is backed by the vector file's bytes, so a hostile manifest cannot
             # make the loader allocate for slots that do not exist.
             if (index._vectors.dim != s["dim"] or index._vectors.dtype != s["vector_dtype"]
+                    or index._vectors.rescore != s["rescore"]
                     or index._vectors.slot_count != slots):
                 raise ValueError(f"{snapshot}: vectors do not match the records (damaged index)")
         if lazy:

@@ -176,6 +176,8 @@ def read_settings(snapshot: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         raise bad("metric", "must be 'cosine', 'ip' or 'l2'")
     if settings.get("vector_dtype", "f32") not in ("f32", "f16", "int8"):
         raise bad("vector_dtype", "must be 'f32', 'f16' or 'int8'")
+    if not isinstance(settings.get("rescore", False), bool):
+        raise bad("rescore", "must be true or false")
     return {
         "metric": settings["metric"],
         "m": integer("m", 2, 2048),
@@ -187,4 +189,5 @@ def read_settings(snapshot: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         "dim": integer("dim", 1, 65536, optional=True),
         "slots": integer("slots", 0, 1 << 62),
         "vector_dtype": settings.get("vector_dtype", "f32"),  # snapshots before compact storage: f32
+        "rescore": settings.get("rescore", False),
     }

@@ -48,6 +48,7 @@ struct search_results {
 using row_type = simd::row_type;
 
 class row_store;
+class disk_rows;
 
 /// @brief Bytes held by a vector_index, by part.
 struct memory_usage {
@@ -63,7 +64,11 @@ struct memory_usage {
 class vector_index {
  public:
   /// @throws std::invalid_argument for dim == 0 or dim > 65536.
-  vector_index(std::size_t dim, metric kind, hnsw_params params = {}, row_type type = row_type::f32);
+  /// @param rescore keep every vector in float32 as well, in a file (mapped, not in memory),
+  ///        and rescore a search's rescore_factor x k best candidates with them (compact
+  ///        types only: std::invalid_argument for f32).
+  vector_index(std::size_t dim, metric kind, hnsw_params params = {}, row_type type = row_type::f32,
+               bool rescore = false);
   ~vector_index();
   vector_index(const vector_index&) = delete;
   vector_index& operator=(const vector_index&) = delete;
@@ -73,6 +78,11 @@ class vector_index {
   const hnsw_params& params() const noexcept { return params_; }
   /// @brief How the vectors are stored.
   row_type type() const noexcept { return type_; }
+  /// @brief Whether searches rescore their candidates with float32 rows kept on disk.
+  bool rescores() const noexcept { return exact_ != nullptr; }
+  /// @brief Candidates rescored per result (at least rescore_minimum).
+  static constexpr std::size_t rescore_factor = 4;
+  static constexpr std::size_t rescore_minimum = 40;
   /// @brief Number of live vectors.
   std::size_t size() const;
   /// @brief Slots allocated (live or free); slots are numbered below this.
@@ -100,8 +110,9 @@ class vector_index {
   ///        collection reaches min_graph_size).
   void build_graph(int threads);
 
-  /// @brief Writes vectors (and the graph, if any) to these files, fsynced.
-  void save(const std::string& vectors_path, const std::string& graph_path) const;
+  /// @brief Writes vectors (and the graph, and the float32 rows of a rescoring index, if
+  ///        any) to these files, fsynced.
+  void save(const std::string& vectors_path, const std::string& graph_path, const std::string& exact_path = "") const;
   /// @brief Reads what save() wrote, validating every size and graph link first.
   ///        @p mapped: the rows and the graph's base layer stay in the files, mapped
   ///        copy-on-write (opening costs no copy, pages are shared between processes);
@@ -109,13 +120,17 @@ class vector_index {
   ///        snapshot's checksums cover them, on demand). The first change copies them in.
   /// @throws std::runtime_error naming the problem for a truncated, corrupted or foreign file.
   static std::unique_ptr<vector_index> load(const std::string& vectors_path, const std::string& graph_path,
-                                            hnsw_params params, bool mapped = false);
+                                            hnsw_params params, bool mapped = false,
+                                            const std::string& exact_path = "");
 
  private:
   struct graph;
   void ensure_capacity(std::size_t slots);
   void add_to_graph(const std::int64_t* slots, std::size_t n, int threads);
   void build_graph_locked(int threads);
+  search_results search_prepared(const float* prepared, std::size_t nq, std::size_t k, const bitset* filter,
+                                 search_mode mode, std::size_t ef, int threads) const;
+  search_results rescore(const float* queries, const search_results& candidates, std::size_t k, int threads) const;
   search_results exact(const float* queries, std::size_t nq, std::size_t k, const bitset* filter, int threads) const;
   search_results exact_gather(const float* queries, std::size_t nq, std::size_t k, const bitset& allowed,
                               int threads) const;
@@ -129,7 +144,8 @@ class vector_index {
   metric metric_;
   hnsw_params params_;
   row_type type_;
-  std::unique_ptr<row_store> rows_;  // the only copy of every vector (the graph reads rows through its view)
+  std::unique_ptr<row_store> rows_;   // the only copy of every vector (the graph reads rows through its view)
+  std::unique_ptr<disk_rows> exact_;  // float32 rows on disk for rescoring compact ones (null: no rescoring)
   bitset alive_;
   std::size_t live_ = 0;
   std::unique_ptr<graph> graph_;

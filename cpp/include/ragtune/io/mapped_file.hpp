@@ -21,6 +21,13 @@ class mapped_file {
   mapped_file& operator=(const mapped_file&) = delete;
 
   char* data() const noexcept { return static_cast<char*>(mapping_); }
+  /// @brief Gives up the mapping (the caller munmaps data(), size() bytes).
+  void* release() noexcept {
+    size_ = 0;
+    void* mapping = mapping_;
+    mapping_ = nullptr;
+    return mapping;
+  }
   std::size_t size() const noexcept { return size_; }
 
  private:
