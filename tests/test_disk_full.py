@@ -68,3 +68,19 @@ def test_the_cli_reports_a_full_disk_as_a_file_error(tmp_path):
         assert "No space left on device" in result.stderr and "Traceback" not in result.stderr
         assert "internal error" not in result.stderr
         assert not (disk / "ix" / "CURRENT").exists()
+
+
+def test_rescoring_rows_on_a_full_disk_are_an_oserror_and_the_index_keeps_its_vectors(tmp_path, monkeypatch):
+    """The float32 rows of rescore=True live in a temporary file: space is reserved before
+    anything is written (a write into a hole of a full disk through a mapping would be SIGBUS)."""
+    with small_disk(tmp_path, 700 * 1024) as disk:  # room for the first 1,024 rows' reservation
+        monkeypatch.setenv("TMPDIR", str(disk))
+        index = Index(embedding=HashingEmbeddings(dim=64), vector_dtype="int8", rescore=True, exact_below=10**9)
+        index.add([f"text {i}" for i in range(100)], ids=[f"d{i}" for i in range(100)])
+        before = [(h.id, h.score) for h in index.search("text 7", k=10)]
+        with pytest.raises(OSError) as raised:
+            index.add([f"more {i}" for i in range(5000)])  # 5,100 x 64 floats do not fit
+        assert raised.value.errno == errno.ENOSPC
+        assert len(index) == 100 and [(h.id, h.score) for h in index.search("text 7", k=10)] == before
+        index.add(["one more"], ids=["x"])  # the slots the failed add took are free again
+        assert len(index) == 101

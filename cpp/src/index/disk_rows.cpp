@@ -65,7 +65,16 @@ std::unique_ptr<disk_rows> disk_rows::open_saved(const std::string& path, std::s
 
 void disk_rows::remap(std::size_t capacity) {
   const std::size_t size = std::max<std::size_t>(capacity * dim_ * sizeof(float), 1);
-  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) io::throw_io_error("cannot grow the exact-vector file", "");
+  // Blocks are reserved, not only the length set: writing into a hole of a full disk through
+  // a mapping is a SIGBUS, a reservation that fails is an error here (ENOSPC) and nothing lost.
+  if (const int error = ::posix_fallocate(fd_, 0, static_cast<off_t>(size)); error != 0) {
+    // A failed reservation may keep what it got: give it back, keep the rows as they were.
+    if (::ftruncate(fd_, static_cast<off_t>(mapping_ != nullptr ? mapping_size_ : 0)) != 0) {
+      // nothing more to do: the error below is what the caller needs to know
+    }
+    throw io::io_error(error, "cannot reserve disk space for the float32 rows (rescore=True) in",
+                       std::getenv("TMPDIR") != nullptr ? std::getenv("TMPDIR") : "/tmp");
+  }
   void* mapping = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
   if (mapping == MAP_FAILED) io::throw_io_error("cannot map the exact-vector file", "");
   if (mapping_ != nullptr) ::munmap(mapping_, mapping_size_);

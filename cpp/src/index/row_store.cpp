@@ -100,15 +100,18 @@ void row_store::resize(std::size_t slots) {
 
 void* row_store::raw_mutable() noexcept { return const_cast<void*>(view_->base); }
 
+void row_store::check(const float* rows, std::size_t n) const {
+  if (view_->type != row_type::f16) return;
+  for (std::size_t i = 0; i < n * dim_; ++i)
+    if (std::fabs(rows[i]) > half_max)
+      throw std::invalid_argument("a vector value (" + std::to_string(rows[i]) +
+                                  ") is beyond the range of 16-bit floats (65504); store these vectors "
+                                  "with vector_dtype='f32' or 'int8', or scale them down");
+}
+
 void row_store::put(const float* rows, const std::int64_t* slots, std::size_t n) {
+  check(rows, n);
   materialise();
-  if (view_->type == row_type::f16) {
-    for (std::size_t i = 0; i < n * dim_; ++i)
-      if (std::fabs(rows[i]) > half_max)
-        throw std::invalid_argument("a vector value (" + std::to_string(rows[i]) +
-                                    ") is beyond the range of 16-bit floats (65504); store these vectors "
-                                    "with vector_dtype='f32' or 'int8', or scale them down");
-  }
   if (view_->type == row_type::i8) {
     std::vector<float> old_scale = scale_;
     if (widen_ranges(rows, n) && had_rows_) recode_all(old_scale);

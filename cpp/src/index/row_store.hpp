@@ -35,6 +35,9 @@ class row_store {
   // wider scale and every stored row is re-coded in it (growth has 25% headroom, so a
   // stream of additions re-codes rarely).
   void put(const float* rows, const std::int64_t* slots, std::size_t n);
+  // Throws std::invalid_argument for rows this type cannot hold (f16: beyond 65504), before
+  // anything is stored; put() checks it too.
+  void check(const float* rows, std::size_t n) const;
 
   // Writes rows first .. first + n - 1, decoded to floats, to out (n x dim).
   void decode(std::size_t first, std::size_t n, float* out) const noexcept;

@@ -135,8 +135,11 @@ void vector_index::put(const float* vectors, const std::int64_t* slots, std::siz
   }
   if (highest >= 0) ensure_capacity(static_cast<std::size_t>(highest) + 1);
   const std::vector<float> prepared = prepare_queries(vectors, n, dim_, metric_);  // normalised for cosine
-  rows_->put(prepared.data(), slots, n);                                           // encoded
+  // What can fail goes first, before anything changes: the row type's range, then the disk
+  // space of the float32 rows; the compact rows are then encoded.
+  rows_->check(prepared.data(), n);
   if (exact_ != nullptr) exact_->put(prepared.data(), slots, n);
+  rows_->put(prepared.data(), slots, n);
   for (std::size_t i = 0; i < n; ++i) {
     const auto slot = static_cast<std::size_t>(slots[i]);
     if (!alive_.test(slot)) {

@@ -252,8 +252,16 @@ class Index:
             )
         elif matrix.shape[1] != self._vectors.dim:
             raise ValueError(f"vectors have {matrix.shape[1]} dimensions; this index holds {self._vectors.dim}")
+        new_ids = [r.id for r in records if r.id not in self._records.slot_of]
+        checkpoint = self._records.checkpoint()
         slots = np.asarray(self._records.assign([r.id for r in records]), dtype=np.int64)
-        self._vectors.put(matrix, slots, threads=self.threads)
+        try:
+            self._vectors.put(matrix, slots, threads=self.threads)
+        except BaseException:
+            # Refused before anything was stored (a value f16 cannot hold, a full disk for the
+            # float32 rows): the slots go back as they were, replaced ids keep their vectors.
+            self._records.undo_assign(new_ids, checkpoint)
+            raise
         self._bm25.put([r.text for r in records], slots, threads=self.threads)
         for slot, record in zip(slots.tolist(), records):
             self._records.store(slot, record)

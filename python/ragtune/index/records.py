@@ -196,6 +196,21 @@ class RecordStore:
             slots.append(slot)
         return slots
 
+    def checkpoint(self) -> tuple[int, list[int]]:
+        """What assign() changes, to be put back by undo_assign() when the store that follows fails."""
+        return len(self.records), list(self.free)
+
+    def undo_assign(self, new_ids: list[str], checkpoint: tuple[int, list[int]]) -> None:
+        """Forget ids assign() gave new slots to, and the slots: the store is as before assign()."""
+        length, free = checkpoint
+        for id_ in new_ids:
+            self.slot_of.pop(id_, None)
+        if isinstance(self.records, SavedRecords):
+            del self.records._appended[max(0, length - len(self.records._offset)):]
+        else:
+            del self.records[length:]
+        self._free = free
+
     def store(self, slot: int, record: Record) -> None:
         self.records[slot] = record
         self.version += 1
