@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import tempfile
 import pkgutil
 
 import pytest
@@ -15,7 +16,9 @@ MODULES = sorted(
 
 
 @pytest.mark.parametrize("name", ["ragtune", *MODULES])
-def test_docstring_examples(name):
+def test_docstring_examples(name, tmp_path, monkeypatch):
+    # The examples make folders with tempfile.mkdtemp(), as a user would: inside this test's own.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     module = importlib.import_module(name)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
