@@ -2,8 +2,8 @@
 
 import doctest
 import importlib
-import tempfile
 import pkgutil
+import tempfile
 
 import pytest
 
