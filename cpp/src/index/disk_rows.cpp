@@ -45,7 +45,7 @@ disk_rows::~disk_rows() {
 }
 
 std::unique_ptr<disk_rows> disk_rows::open_saved(const std::string& path, std::size_t dim, std::size_t slots) {
-  io::mapped_file file = io::mapped_file::open(path);
+  io::mapped_file file = io::mapped_file::open(path);  // read-only: make_room copies before any write
   auto bad = [&](const std::string& what) {
     return io::format_error(path + " is not a valid ragtune exact-vector file: " + what);
   };
@@ -55,10 +55,8 @@ std::unique_ptr<disk_rows> disk_rows::open_saved(const std::string& path, std::s
   if (header[0] != dim || header[1] != slots) throw bad("its dimension or slot count differs from the index's");
   if (file.size() != header_bytes + slots * dim * sizeof(float)) throw bad("its length does not match its header");
   auto rows = std::make_unique<disk_rows>(dim);
-  // Kept mapped (private, copy-on-write) for the object's life: ownership moves to rows.
-  rows->mapping_size_ = file.size();
-  rows->mapping_ = file.release();
-  rows->rows_ = reinterpret_cast<float*>(static_cast<char*>(rows->mapping_) + header_bytes);
+  rows->rows_ = reinterpret_cast<float*>(file.data() + header_bytes);
+  rows->saved_ = std::move(file);
   rows->slots_ = rows->capacity_ = slots;
   return rows;
 }
@@ -86,15 +84,12 @@ void disk_rows::remap(std::size_t capacity) {
 
 void disk_rows::make_room(std::size_t slots) {
   if (fd_ < 0) {
-    // A saved file is mapped: move its rows into a temporary file of our own first.
+    // The first rows, or a saved file's: into a temporary file of our own first.
     const float* saved = rows_;
-    void* saved_mapping = mapping_;
-    const std::size_t saved_size = mapping_size_, saved_slots = slots_;
     fd_ = temporary_file();
-    mapping_ = nullptr;
-    remap(std::max({slots, saved_slots, std::size_t{1024}}));
-    if (saved_slots > 0) std::memcpy(rows_, saved, saved_slots * dim_ * sizeof(float));
-    if (saved_mapping != nullptr) ::munmap(saved_mapping, saved_size);
+    remap(std::max({slots, slots_, std::size_t{1024}}));
+    if (slots_ > 0) std::memcpy(rows_, saved, slots_ * dim_ * sizeof(float));
+    saved_ = io::mapped_file();
   }
   if (slots > capacity_) remap(std::max(slots, capacity_ * 2));
 }

@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "ragtune/io/mapped_file.hpp"
+
 namespace ragtune::index {
 
 class disk_rows {
@@ -40,9 +42,10 @@ class disk_rows {
   std::size_t dim_;
   std::size_t slots_ = 0;
   std::size_t capacity_ = 0;  // slots the file and mapping hold
-  int fd_ = -1;               // the temporary file (-1 while a saved file is mapped)
-  void* mapping_ = nullptr;
+  int fd_ = -1;               // the temporary file (-1 before the first put, or while a saved file is mapped)
+  void* mapping_ = nullptr;   // the temporary file's shared mapping
   std::size_t mapping_size_ = 0;
+  io::mapped_file saved_;  // a saved file's rows, until the first change
   float* rows_ = nullptr;
 };
 

@@ -48,7 +48,6 @@ class slot_space : public hnswlib::SpaceInterface<float> {
         inner_product_(inner_product),
         compact_(rows.type != simd::row_type::f32),
         kernel_(simd::hnsw_distance(inner_product)),
-        dot_(simd::row_dot(rows.type)),
         gather_(simd::gather_dot(rows.type)),
         between_slots_(simd::hnsw_slot_distance(inner_product, rows.type)) {}
   std::size_t get_data_size() override { return 0; }
@@ -57,15 +56,27 @@ class slot_space : public hnswlib::SpaceInterface<float> {
 
   const void* row(std::size_t slot) const noexcept { return rows_->row(slot); }
   std::size_t row_bytes() const noexcept { return rows_->row_bytes(); }
-  bool compact() const noexcept { return compact_; }
-  const vector_rows& rows() const noexcept { return *rows_; }
-  float distance(const prepared_query& query, const void* row, std::size_t slot) const noexcept {
-    if (!compact_) return kernel_(query.values, row, &dim_);
-    const float dot = dot_(query.values, row, dim_);
-    return inner_product_ ? 1.0f - dot : query.norm + rows_->norms[slot] - 2.0f * dot;
+  // The query as the distances read it: int8 rows want it times the scale (kept in
+  // `scaled`), L2 its squared norm.
+  prepared_query prepare(const float* query, std::vector<float>& scaled) const {
+    prepared_query prepared{query, 0.0f};
+    if (!inner_product_) simd::dot_block(query, 1, query, 1, dim_, &prepared.norm, 1);
+    if (rows_->type == simd::row_type::i8) {
+      scaled.resize(dim_);
+      for (std::size_t j = 0; j < dim_; ++j) scaled[j] = query[j] * rows_->scale[j];
+      prepared.values = scaled.data();
+    }
+    return prepared;
   }
+  // One slot's distance (the upper levels' descent): float rows through hnswlib's form,
+  // compact ones as a gathered call of one row.
   float to_query(const prepared_query& query, std::size_t slot) const noexcept {
-    return distance(query, row(slot), slot);
+    const void* row = rows_->row(slot);
+    if (!compact_) return kernel_(query.values, row, &dim_);
+    const auto one = static_cast<std::uint32_t>(slot);
+    float distance;
+    distances(query, &row, &one, 1, &distance);
+    return distance;
   }
   // The distances from the query to n rows at once (a node's unvisited neighbours): one
   // kernel call, float rows four at a time. Through dot products: 1 - dot, or for L2
@@ -86,7 +97,6 @@ class slot_space : public hnswlib::SpaceInterface<float> {
   bool inner_product_;
   bool compact_;
   simd::distance_function kernel_;         // float32 (query, row)
-  simd::row_dot_function dot_;             // compact (query, row)
   simd::gather_dot_function gather_;       // (query, n rows)
   simd::distance_function between_slots_;  // (slot, slot): what hnswlib calls
 };
@@ -462,16 +472,7 @@ std::vector<scored_slot> hnsw_graph::search(const float* query, std::size_t k, s
   const slot_space& space = impl_->space;
   const std::uint32_t* slot_of = impl_->slot_of.data();
   std::vector<float> scaled;
-  prepared_query prepared{query, 0.0f};
-  {
-    const vector_rows& rows = space.rows();
-    simd::dot_block(query, 1, query, 1, rows.dim, &prepared.norm, 1);  // L2 through dot products
-    if (rows.type == simd::row_type::i8) {
-      scaled.resize(rows.dim);
-      for (std::size_t j = 0; j < rows.dim; ++j) scaled[j] = query[j] * rows.scale[j];
-      prepared.values = scaled.data();
-    }
-  }
+  const prepared_query prepared = space.prepare(query, scaled);
   auto distance_to = [&](tableint id) { return space.to_query(prepared, slot_of[id]); };
   std::vector<scored_slot> out;
   if (g.cur_element_count == 0 || k == 0) return out;
@@ -635,7 +636,7 @@ void hnsw_graph::save(const std::string& path) const {
 
 std::unique_ptr<hnsw_graph> hnsw_graph::load(const std::string& path, const vector_rows& rows, bool inner_product,
                                              std::size_t slot_count, bool mapped) {
-  auto file = std::make_shared<io::mapped_file>(io::mapped_file::open(path));
+  auto file = std::make_shared<io::mapped_file>(io::mapped_file::open(path, /*writable=*/true));
   const file_view bytes{file->data(), file->size()};
   const bool holds_vectors = validate_graph_file(bytes, rows.dim, slot_count);
   auto state = std::make_unique<impl>(rows, inner_product);

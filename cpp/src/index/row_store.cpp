@@ -98,8 +98,6 @@ void row_store::resize(std::size_t slots) {
   refresh_view();
 }
 
-void* row_store::raw_mutable() noexcept { return const_cast<void*>(view_->base); }
-
 void row_store::check(const float* rows, std::size_t n) const {
   if (view_->type != row_type::f16) return;
   for (std::size_t i = 0; i < n * dim_; ++i)

@@ -55,7 +55,6 @@ class row_store {
   // The raw rows and, for int8, the per-dimension largest magnitude the scale covers
   // (what save writes and load reads back).
   const void* raw() const noexcept { return view_->base; }
-  void* raw_mutable() noexcept;
   const std::vector<float>& ranges() const noexcept { return range_; }
   // After raw rows and ranges were read in (or mapped): derives the scale and, when asked,
   // the norms; checks every value when asked. Returns an empty string when all is well,

@@ -407,7 +407,7 @@ void vector_index::save(const std::string& vectors_path, const std::string& grap
 
 std::unique_ptr<vector_index> vector_index::load(const std::string& vectors_path, const std::string& graph_path,
                                                  hnsw_params params, bool mapped, const std::string& exact_path) {
-  auto file = std::make_shared<const io::mapped_file>(io::mapped_file::open(vectors_path));
+  auto file = std::make_shared<const io::mapped_file>(io::mapped_file::open(vectors_path, /*writable=*/true));
   const char* bytes = file->data();
   const std::size_t file_size = file->size();
   auto bad = [&](const std::string& what) {

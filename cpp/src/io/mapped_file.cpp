@@ -12,7 +12,7 @@
 
 namespace ragtune::io {
 
-mapped_file mapped_file::open(const std::string& path) {
+mapped_file mapped_file::open(const std::string& path, bool writable) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw_io_error("cannot open", path);
   struct stat st {};
@@ -24,7 +24,7 @@ mapped_file mapped_file::open(const std::string& path) {
   mapped_file file;
   file.size_ = static_cast<std::size_t>(st.st_size);
   if (file.size_ > 0) {
-    void* mapping = ::mmap(nullptr, file.size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    void* mapping = ::mmap(nullptr, file.size_, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_PRIVATE, fd, 0);
     const int error = errno;
     ::close(fd);
     if (mapping == MAP_FAILED) throw io_error(error, "cannot map", path);

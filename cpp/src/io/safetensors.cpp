@@ -1,12 +1,9 @@
 #include "ragtune/io/safetensors.hpp"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -70,31 +67,6 @@ std::uint64_t tensor_info::elements() const noexcept {
   return n;
 }
 
-safetensors_file::~safetensors_file() { release(); }
-
-void safetensors_file::release() noexcept {
-  if (mapping_ != nullptr && size_ > 0) ::munmap(mapping_, size_);
-  mapping_ = nullptr;
-}
-
-safetensors_file::safetensors_file(safetensors_file&& other) noexcept { *this = std::move(other); }
-
-safetensors_file& safetensors_file::operator=(safetensors_file&& other) noexcept {
-  if (this != &other) {
-    release();
-    tensors_ = std::move(other.tensors_);
-    metadata_ = std::move(other.metadata_);
-    by_name_ = std::move(other.by_name_);
-    mapping_ = other.mapping_;
-    size_ = other.size_;
-    data_ = other.data_;
-    other.mapping_ = nullptr;
-    other.size_ = 0;
-    other.data_ = nullptr;
-  }
-  return *this;
-}
-
 const tensor_info& safetensors_file::find(const std::string& name) const {
   const auto found = by_name_.find(name);
   if (found == by_name_.end()) throw std::out_of_range("no tensor named '" + name + "' in this file");
@@ -102,7 +74,7 @@ const tensor_info& safetensors_file::find(const std::string& name) const {
 }
 
 void safetensors_file::release(const tensor_info& tensor, std::uint64_t from, std::uint64_t to) const noexcept {
-  if (mapping_ == nullptr) return;
+  if (file_.data() == nullptr) return;
   to = std::min(to, tensor.end - tensor.begin);
   if (from >= to) return;
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
@@ -114,7 +86,7 @@ void safetensors_file::release(const tensor_info& tensor, std::uint64_t from, st
 }
 
 void safetensors_file::prefetch(const tensor_info& tensor) const noexcept {
-  if (mapping_ == nullptr || tensor.end == tensor.begin) return;
+  if (file_.data() == nullptr || tensor.end == tensor.begin) return;
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto first = reinterpret_cast<std::uintptr_t>(data_ + tensor.begin) / page * page;
   const auto last = reinterpret_cast<std::uintptr_t>(data_ + tensor.end);
@@ -123,7 +95,7 @@ void safetensors_file::prefetch(const tensor_info& tensor) const noexcept {
 
 void safetensors_file::populate(const tensor_info& tensor, std::uint64_t from, std::uint64_t to) const noexcept {
 #ifdef MADV_POPULATE_READ
-  if (mapping_ == nullptr) return;
+  if (file_.data() == nullptr) return;
   to = std::min(to, tensor.end - tensor.begin);
   if (from >= to) return;
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
@@ -136,33 +108,16 @@ void safetensors_file::populate(const tensor_info& tensor, std::uint64_t from, s
 }
 
 safetensors_file safetensors_file::open(const std::string& path, const read_limits& limits) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_io_error("cannot open", path);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int error = errno;
-    ::close(fd);
-    throw io_error(error, "cannot stat", path);
-  }
   safetensors_file file;
-  file.size_ = static_cast<std::uint64_t>(st.st_size);
-  if (file.size_ < 8) {
-    ::close(fd);
-    throw invalid(path, "it is shorter than the 8-byte header length");
-  }
-  file.mapping_ = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (file.mapping_ == MAP_FAILED) {
-    file.mapping_ = nullptr;
-    throw_io_error("cannot map", path);
-  }
-  const auto* base = static_cast<const std::uint8_t*>(file.mapping_);
+  file.file_ = mapped_file::open(path);
+  if (file.file_.size() < 8) throw invalid(path, "it is shorter than the 8-byte header length");
+  const auto* base = reinterpret_cast<const std::uint8_t*>(file.file_.data());
   std::uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | base[i];  // little-endian, any host
   if (header_size > limits.max_header_bytes)
     throw invalid(path, "its header claims " + std::to_string(header_size) + " bytes, above the limit of " +
                             std::to_string(limits.max_header_bytes));
-  if (header_size > file.size_ - 8) throw invalid(path, "its header runs past the end of the file (truncated?)");
+  if (header_size > file.file_.size() - 8) throw invalid(path, "its header runs past the end of the file (truncated?)");
   const char* header = reinterpret_cast<const char*>(base + 8);
   nlohmann::json parsed;
   std::set<std::string> names;
@@ -182,7 +137,7 @@ safetensors_file safetensors_file::open(const std::string& path, const read_limi
   }
   if (!parsed.is_object()) throw invalid(path, "its header is not a JSON object");
   if (parsed.size() > limits.max_tensors + 1) throw invalid(path, "it lists more tensors than the limit");
-  const std::uint64_t data_size = file.size_ - 8 - header_size;
+  const std::uint64_t data_size = file.file_.size() - 8 - header_size;
   for (auto& [name, entry] : parsed.items()) {
     if (name == "__metadata__") {
       if (!entry.is_object()) throw invalid(path, "__metadata__ is not an object");

@@ -199,21 +199,6 @@ struct pick_distance {
   }
 };
 
-struct pick_row_dot {
-  template <class Arch>
-  row_dot_function operator()(Arch, row_type type) const noexcept {
-    switch (type) {
-      case row_type::f16:
-        return &kernels::row_dot_f16<Arch>;
-      case row_type::i8:
-        return &kernels::row_dot_i8<Arch>;
-      case row_type::f32:
-        break;
-    }
-    return &kernels::row_dot_f32<Arch>;
-  }
-};
-
 struct pick_gather_dot {
   template <class Arch>
   gather_dot_function operator()(Arch, row_type type) const noexcept {
@@ -239,8 +224,6 @@ distance_function hnsw_distance(bool inner_product) noexcept {
 distance_function hnsw_slot_distance(bool inner_product, row_type type) noexcept {
   return run(pick_distance{}, inner_product, true, type);
 }
-
-row_dot_function row_dot(row_type type) noexcept { return run(pick_row_dot{}, type); }
 
 float dot_f16(const float* query, const std::uint16_t* row, std::size_t dim) noexcept {
   return run(kernels::dot_f16{}, query, row, dim);

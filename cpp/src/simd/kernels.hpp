@@ -117,13 +117,6 @@ void dot_gather_f16(const float* query, const void* const* rows, std::size_t n, 
 template <class Arch>
 void dot_gather_i8(const float* query, const void* const* rows, std::size_t n, std::size_t dim, float* out) noexcept;
 
-// row_dot_function for each row type.
-template <class Arch>
-float row_dot_f32(const float* query, const void* row, std::size_t dim) noexcept;
-template <class Arch>
-float row_dot_f16(const float* query, const void* row, std::size_t dim) noexcept;
-template <class Arch>
-float row_dot_i8(const float* query, const void* row, std::size_t dim) noexcept;
 // hnswlib distances between two slots' compact (f16 or int8) rows.
 template <class Arch>
 float hnsw_ip_compact_slot_distance(const void* a, const void* b, const void* rows) noexcept;
@@ -158,15 +151,12 @@ float hnsw_l2_compact_slot_distance(const void* a, const void* b, const void* ro
   extern template float dot_i8::operator()<ARCH>(ARCH, const float*, const std::int8_t*, std::size_t) const noexcept;  \
   extern template void decode_row::operator()<ARCH>(ARCH, const simd::slot_rows&, std::size_t, std::size_t,            \
                                                     std::size_t, float*) const noexcept;                               \
-  extern template float row_dot_f32<ARCH>(const float*, const void*, std::size_t) noexcept;                            \
   extern template void dot_gather_f32<ARCH>(const float*, const void* const*, std::size_t, std::size_t,                \
                                             float*) noexcept;                                                          \
   extern template void dot_gather_f16<ARCH>(const float*, const void* const*, std::size_t, std::size_t,                \
                                             float*) noexcept;                                                          \
   extern template void dot_gather_i8<ARCH>(const float*, const void* const*, std::size_t, std::size_t,                 \
                                            float*) noexcept;                                                           \
-  extern template float row_dot_f16<ARCH>(const float*, const void*, std::size_t) noexcept;                            \
-  extern template float row_dot_i8<ARCH>(const float*, const void*, std::size_t) noexcept;                             \
   extern template float hnsw_ip_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;           \
   extern template float hnsw_l2_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
 

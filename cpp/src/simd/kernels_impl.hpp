@@ -631,72 +631,75 @@ inline float slot_dot(const simd::slot_rows& r, std::size_t a, std::size_t b) no
 
 }  // namespace detail
 
+namespace detail {
+
+// dot(q, row) where `widen(j)` gives elements j .. j + width - 1 of the row as one float
+// register (converted in registers) and `scalar(j)` one element, for the tail.
+template <class Arch, class Widen, class Scalar>
+inline float dot_widened(const float* q, std::size_t dim, Widen widen, Scalar scalar) noexcept {
+  using floats = xsimd::batch<float, Arch>;
+  constexpr std::size_t width = floats::size;
+  floats acc0(0.0f), acc1(0.0f);
+  std::size_t j = 0;
+  for (; j + 2 * width <= dim; j += 2 * width) {
+    acc0 = fused(floats::load_unaligned(q + j), floats(widen(j)), acc0);
+    acc1 = fused(floats::load_unaligned(q + j + width), floats(widen(j + width)), acc1);
+  }
+  for (; j + width <= dim; j += width) acc0 = fused(floats::load_unaligned(q + j), floats(widen(j)), acc0);
+  float sum = xsimd::hadd(acc0 + acc1);
+  for (; j < dim; ++j) sum += q[j] * scalar(j);
+  return sum;
+}
+
+#if defined(__AVX512F__)
+template <class Arch>
+constexpr bool is_avx512 = std::is_same_v<typename xsimd::batch<float, Arch>::register_type, __m512>;
+#endif
+
+}  // namespace detail
+
 template <class Arch>
 float dot_f16::operator()(Arch, const float* query, const std::uint16_t* row, std::size_t dim) const noexcept {
+  auto scalar = [row](std::size_t j) { return detail::finite_half_to_float(row[j]); };
 #if defined(__AVX512F__)
-  // AVX-512F converts 16 halves at once (vcvtph2ps); the plain loop is the fallback.
-  if constexpr (std::is_same_v<typename xsimd::batch<float, Arch>::register_type, __m512>) {
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    std::size_t j = 0;
-    for (; j + 32 <= dim; j += 32) {
-      const __m512 a = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + j)));
-      const __m512 b = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + j + 16)));
-      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(query + j), a, acc0);
-      acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(query + j + 16), b, acc1);
-    }
-    for (; j + 16 <= dim; j += 16)
-      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(query + j),
-                             _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + j))), acc0);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; j < dim; ++j) sum += query[j] * detail::finite_half_to_float(row[j]);
-    return sum;
+  // AVX-512F converts 16 halves at once (vcvtph2ps); the other ISAs decode blocks.
+  if constexpr (detail::is_avx512<Arch>) {
+    auto widen = [row](std::size_t j) {
+      return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + j)));
+    };
+    return detail::dot_widened<Arch>(query, dim, widen, scalar);
   } else
 #endif
   {
+    (void)scalar;
     return detail::dot_decoded<Arch>(query, dim, detail::half_decoder(row));
   }
 }
 
 template <class Arch>
 float dot_i8::operator()(Arch, const float* query, const std::int8_t* row, std::size_t dim) const noexcept {
+  auto scalar = [row](std::size_t j) { return static_cast<float>(row[j]); };
 #if defined(__AVX512F__)
-  // Sign-extend 16 codes to int32 and convert: two instructions, no buffer.
-  if constexpr (std::is_same_v<typename xsimd::batch<float, Arch>::register_type, __m512>) {
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-    std::size_t j = 0;
-    auto codes = [&](std::size_t at) {
-      return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + at))));
+  // Codes sign-extended to int32 and converted in registers: two instructions, no buffer.
+  if constexpr (detail::is_avx512<Arch>) {
+    auto widen = [row](std::size_t j) {
+      return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j))));
     };
-    for (; j + 32 <= dim; j += 32) {
-      acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(query + j), codes(j), acc0);
-      acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(query + j + 16), codes(j + 16), acc1);
-    }
-    for (; j + 16 <= dim; j += 16) acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(query + j), codes(j), acc0);
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-    for (; j < dim; ++j) sum += query[j] * static_cast<float>(row[j]);
-    return sum;
+    return detail::dot_widened<Arch>(query, dim, widen, scalar);
   } else
 #endif
 #if defined(__AVX2__)
       if constexpr (std::is_same_v<typename xsimd::batch<float, Arch>::register_type, __m256>) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    std::size_t j = 0;
-    auto codes = [&](std::size_t at) {
+    auto widen = [row](std::size_t j) {
       std::int64_t eight;
-      std::memcpy(&eight, row + at, sizeof(eight));
+      std::memcpy(&eight, row + j, sizeof(eight));
       return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(eight)));
     };
-    for (; j + 16 <= dim; j += 16) {
-      acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(query + j), codes(j), acc0);
-      acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(query + j + 8), codes(j + 8), acc1);
-    }
-    for (; j + 8 <= dim; j += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(query + j), codes(j), acc0);
-    float sum = xsimd::hadd(xsimd::batch<float, Arch>(_mm256_add_ps(acc0, acc1)));
-    for (; j < dim; ++j) sum += query[j] * static_cast<float>(row[j]);
-    return sum;
+    return detail::dot_widened<Arch>(query, dim, widen, scalar);
   } else
 #endif
   {
+    (void)scalar;
     return detail::dot_decoded<Arch>(query, dim, detail::code_decoder(row));
   }
 }
@@ -740,21 +743,6 @@ void dot_gather_i8(const float* query, const void* const* rows, std::size_t n, s
 }
 
 template <class Arch>
-float row_dot_f32(const float* query, const void* row, std::size_t dim) noexcept {
-  return detail::dot<Arch>(query, static_cast<const float*>(row), dim);
-}
-
-template <class Arch>
-float row_dot_f16(const float* query, const void* row, std::size_t dim) noexcept {
-  return dot_f16{}(Arch{}, query, static_cast<const std::uint16_t*>(row), dim);
-}
-
-template <class Arch>
-float row_dot_i8(const float* query, const void* row, std::size_t dim) noexcept {
-  return dot_i8{}(Arch{}, query, static_cast<const std::int8_t*>(row), dim);
-}
-
-template <class Arch>
 float hnsw_ip_compact_slot_distance(const void* a, const void* b, const void* rows) noexcept {
   const auto& r = *static_cast<const simd::slot_rows*>(rows);
   return 1.0f - detail::slot_dot<Arch>(r, detail::slot_at(a), detail::slot_at(b));
@@ -791,12 +779,9 @@ float hnsw_l2_compact_slot_distance(const void* a, const void* b, const void* ro
   template float dot_i8::operator()<ARCH>(ARCH, const float*, const std::int8_t*, std::size_t) const noexcept;       \
   template void decode_row::operator()<ARCH>(ARCH, const simd::slot_rows&, std::size_t, std::size_t, std::size_t,    \
                                              float*) const noexcept;                                                 \
-  template float row_dot_f32<ARCH>(const float*, const void*, std::size_t) noexcept;                                 \
   template void dot_gather_f32<ARCH>(const float*, const void* const*, std::size_t, std::size_t, float*) noexcept;   \
   template void dot_gather_f16<ARCH>(const float*, const void* const*, std::size_t, std::size_t, float*) noexcept;   \
   template void dot_gather_i8<ARCH>(const float*, const void* const*, std::size_t, std::size_t, float*) noexcept;    \
-  template float row_dot_f16<ARCH>(const float*, const void*, std::size_t) noexcept;                                 \
-  template float row_dot_i8<ARCH>(const float*, const void*, std::size_t) noexcept;                                  \
   template float hnsw_ip_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;                \
   template float hnsw_l2_compact_slot_distance<ARCH>(const void*, const void*, const void*) noexcept;
 

@@ -1,8 +1,9 @@
 #pragma once
 /// @file
-/// @brief A whole file mapped into memory, private and copy-on-write: pages are read
-///        from the page cache when first touched and shared with every process that maps
-///        the same file; a write makes a private copy of its page and never reaches the file.
+/// @brief A whole file mapped into memory, private: pages are read from the page cache
+///        when first touched and shared with every process that maps the same file.
+///        Read-only, or copy-on-write (a write makes a private copy of its page and never
+///        reaches the file).
 
 #include <cstddef>
 #include <string>
@@ -12,7 +13,7 @@ namespace ragtune::io {
 class mapped_file {
  public:
   /// @throws io_error naming the path when the file cannot be opened or mapped.
-  static mapped_file open(const std::string& path);
+  static mapped_file open(const std::string& path, bool writable = false);
   mapped_file() = default;
   ~mapped_file();
   mapped_file(mapped_file&& other) noexcept;
@@ -21,13 +22,6 @@ class mapped_file {
   mapped_file& operator=(const mapped_file&) = delete;
 
   char* data() const noexcept { return static_cast<char*>(mapping_); }
-  /// @brief Gives up the mapping (the caller munmaps data(), size() bytes).
-  void* release() noexcept {
-    size_ = 0;
-    void* mapping = mapping_;
-    mapping_ = nullptr;
-    return mapping;
-  }
   std::size_t size() const noexcept { return size_; }
 
  private:

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "ragtune/io/mapped_file.hpp"
+
 namespace ragtune::io {
 
 /// @brief The element types safetensors defines.
@@ -49,11 +51,6 @@ class safetensors_file {
  public:
   /// @throws std::runtime_error naming the file and the problem (std::system_error for I/O errors).
   static safetensors_file open(const std::string& path, const read_limits& limits = {});
-  ~safetensors_file();
-  safetensors_file(safetensors_file&&) noexcept;
-  safetensors_file& operator=(safetensors_file&&) noexcept;
-  safetensors_file(const safetensors_file&) = delete;
-  safetensors_file& operator=(const safetensors_file&) = delete;
 
   /// @brief Tensors in data order.
   const std::vector<tensor_info>& tensors() const noexcept { return tensors_; }
@@ -62,7 +59,7 @@ class safetensors_file {
   const std::uint8_t* bytes(const tensor_info& tensor) const noexcept { return data_ + tensor.begin; }
   /// @throws std::out_of_range naming the tensor.
   const tensor_info& find(const std::string& name) const;
-  std::uint64_t file_size() const noexcept { return size_; }
+  std::uint64_t file_size() const noexcept { return file_.size(); }
   /// @brief Drops the mapped pages lying wholly inside bytes [from, to) of the tensor from
   ///        this process's memory (they are read again from the file if touched): lets a
   ///        streaming pass over a large checkpoint run in constant resident memory.
@@ -76,12 +73,10 @@ class safetensors_file {
 
  private:
   safetensors_file() = default;
-  void release() noexcept;
   std::vector<tensor_info> tensors_;
   std::map<std::string, std::string> metadata_;
   std::map<std::string, std::size_t> by_name_;
-  void* mapping_ = nullptr;
-  std::uint64_t size_ = 0;
+  mapped_file file_;  // read-only; movable, not copyable, and so is this
   const std::uint8_t* data_ = nullptr;
 };
 

@@ -68,10 +68,6 @@ float dot_f16(const float* query, const std::uint16_t* row, std::size_t dim) noe
 ///        scale, so this is the dot product with the row's values).
 float dot_i8(const float* query, const std::int8_t* row, std::size_t dim) noexcept;
 
-/// @brief The active ISA's dot(query, row) for rows of this type (f32, f16, or int8 codes).
-using row_dot_function = float (*)(const float* query, const void* row, std::size_t dim) noexcept;
-row_dot_function row_dot(row_type type) noexcept;
-
 /// @brief The active ISA's out[i] = dot(query, rows[i]) for n rows of this type given by address.
 using gather_dot_function = void (*)(const float* query, const void* const* rows, std::size_t n, std::size_t dim,
                                      float* out) noexcept;
